@@ -1,0 +1,12 @@
+//go:build tools
+
+// Package kubetools pins the Kubernetes and etcd releases whose binaries the
+// integration tests run against. hack/kubetools/build.sh builds them.
+package kubetools
+
+import (
+	_ "go.etcd.io/etcd/server/v3"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)

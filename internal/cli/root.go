@@ -1,0 +1,94 @@
+// Package cli holds keyward's cobra commands, one file per command. Commands
+// are thin: they parse flags, call a package that does the work, and print.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Streams are the standard streams a command reads and writes. Commands never
+// touch os.Stdin/os.Stdout directly, so tests can run them in-process.
+type Streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// ExitError carries a specific exit code out of a command (for example `scan`
+// exits 1 on findings, 2 on errors).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Main runs keyward with the given arguments (args[0] is the program name) and
+// returns the process exit code. Invoked under the name `kubeseal`, the binary
+// speaks kubeseal's flags instead of keyward's subcommands.
+func Main(args []string, s Streams, getenv func(string) string) int {
+	var cmd *cobra.Command
+	if isKubesealName(args[0]) {
+		cmd = newKubesealCommand(s, getenv)
+	} else {
+		cmd = NewRootCommand(s, getenv)
+	}
+	cmd.SetArgs(args[1:])
+	cmd.SetIn(s.In)
+	cmd.SetOut(s.Out)
+	cmd.SetErr(s.Err)
+	err := cmd.Execute()
+	if err == nil {
+		return 0
+	}
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		if exit.Err != nil {
+			fmt.Fprintf(s.Err, "error: %v\n", exit.Err)
+		}
+		return exit.Code
+	}
+	fmt.Fprintf(s.Err, "error: %v\n", err)
+	return 1
+}
+
+func isKubesealName(arg0 string) bool {
+	base := strings.TrimSuffix(filepath.Base(arg0), ".exe")
+	return base == "kubeseal"
+}
+
+// NewRootCommand builds the `keyward` command tree. Every command is wired here
+// explicitly; nothing registers itself.
+func NewRootCommand(s Streams, getenv func(string) string) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "keyward",
+		Short: "Production secrets for Kubernetes: seal, sync, scan, audit",
+		Long: `Keyward keeps a team's Kubernetes secrets safe from Git to production.
+
+  Seal for GitOps     SealedSecrets compatible with Bitnami Sealed Secrets (also answers as 'kubeseal')
+  Sync from stores    ExternalSecrets compatible with the External Secrets Operator
+  Scan                find leaked credentials and plaintext Secret manifests
+  Audit and rotate    who can read which secrets, what has not been rotated`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.HiddenDefaultCmd = true
+	root.AddCommand(
+		newVersionCommand(s),
+	)
+	addCommands(root, s, getenv)
+	return root
+}

@@ -1,0 +1,22 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyward/keyward/internal/version"
+)
+
+func newVersionCommand(s Streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit and Go version of this build",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			info := version.Get()
+			fmt.Fprintf(s.Out, "keyward %s\ncommit: %s\ngo: %s\n", info.Version, info.Commit, info.GoVersion)
+			return nil
+		},
+	}
+}
