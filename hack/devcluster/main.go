@@ -1,0 +1,81 @@
+// Command devcluster runs the local Kubernetes control plane that the tests
+// use (etcd, kube-apiserver with RBAC, kube-controller-manager) for demos and
+// manual work. With a command after `--` it runs that command against the
+// cluster (KUBECONFIG set) and stops the cluster when the command ends;
+// without one it serves until interrupted.
+//
+//	go run ./hack/devcluster -- kubectl get namespaces
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/keyward/keyward/internal/testcluster"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	kubeconfig := flag.String("kubeconfig", "", "also copy the admin kubeconfig to this path")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: devcluster [--kubeconfig PATH] [-- COMMAND ARGS...]\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	start := time.Now()
+	fmt.Fprintln(os.Stderr, "devcluster: starting etcd, kube-apiserver and kube-controller-manager (first run builds them)")
+	c, err := testcluster.Start(ctx, testcluster.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "devcluster:", err)
+		return 1
+	}
+	defer c.Stop()
+	fmt.Fprintf(os.Stderr, "devcluster: up in %s at %s\n", time.Since(start).Round(time.Millisecond), c.Config.Host)
+
+	path := c.Kubeconfig
+	if *kubeconfig != "" {
+		data, err := os.ReadFile(c.Kubeconfig)
+		if err == nil {
+			err = os.WriteFile(*kubeconfig, data, 0o600)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "devcluster: writing kubeconfig:", err)
+			return 1
+		}
+		path, _ = filepath.Abs(*kubeconfig)
+	}
+
+	if flag.NArg() == 0 {
+		fmt.Fprintf(os.Stderr, "devcluster: export KUBECONFIG=%s\ndevcluster: Ctrl-C stops the cluster\n", path)
+		<-ctx.Done()
+		return 0
+	}
+	cmd := exec.CommandContext(ctx, flag.Arg(0), flag.Args()[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// The cluster's binaries (kubectl among them) come first on PATH.
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+path, "PATH="+c.AssetsDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, "devcluster:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,16 @@
+// Package e2e holds scenarios that run against a real kube-apiserver, etcd and
+// kube-controller-manager, started once for the package.
+package e2e
+
+import (
+	"os"
+	"testing"
+
+	"github.com/keyward/keyward/internal/testcluster"
+)
+
+var cluster *testcluster.Cluster
+
+func TestMain(m *testing.M) {
+	os.Exit(testcluster.Main(m, testcluster.Options{}, &cluster))
+}
