@@ -27,12 +27,14 @@ func main() {
 }
 
 func run() int {
-	kubeconfig := flag.String("kubeconfig", "", "also copy the admin kubeconfig to this path")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: devcluster [--kubeconfig PATH] [-- COMMAND ARGS...]\n")
-		flag.PrintDefaults()
+	// Our own flag set: controller-runtime registers --kubeconfig on the global one.
+	flags := flag.NewFlagSet("devcluster", flag.ExitOnError)
+	kubeconfig := flags.String("write-kubeconfig", "", "also copy the admin kubeconfig to this path")
+	flags.Usage = func() {
+		fmt.Fprintf(flags.Output(), "usage: devcluster [--write-kubeconfig PATH] [-- COMMAND ARGS...]\n")
+		flags.PrintDefaults()
 	}
-	flag.Parse()
+	_ = flags.Parse(os.Args[1:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -60,12 +62,12 @@ func run() int {
 		path, _ = filepath.Abs(*kubeconfig)
 	}
 
-	if flag.NArg() == 0 {
+	if flags.NArg() == 0 {
 		fmt.Fprintf(os.Stderr, "devcluster: export KUBECONFIG=%s\ndevcluster: Ctrl-C stops the cluster\n", path)
 		<-ctx.Done()
 		return 0
 	}
-	cmd := exec.CommandContext(ctx, flag.Arg(0), flag.Args()[1:]...)
+	cmd := exec.CommandContext(ctx, flags.Arg(0), flags.Args()[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	// The cluster's binaries (kubectl among them) come first on PATH.
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+path, "PATH="+c.AssetsDir+string(os.PathListSeparator)+os.Getenv("PATH"))
