@@ -1,0 +1,73 @@
+package sealing
+
+import (
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
+)
+
+// DecodeSecret reads a Secret document. Other kinds are refused so that a
+// stray ConfigMap in a stream is not silently sealed as an empty Secret.
+func DecodeSecret(d Document) (*corev1.Secret, error) {
+	if d.Kind != "Secret" || (d.APIVersion != "v1" && d.APIVersion != "") {
+		return nil, fmt.Errorf("%s: expected a v1 Secret, found %s", d, kindOf(d))
+	}
+	var s corev1.Secret
+	if err := json.Unmarshal(d.JSON, &s); err != nil {
+		return nil, fmt.Errorf("%s: %s", d, describeJSONError(err))
+	}
+	return &s, nil
+}
+
+// DecodeSealedSecret reads a bitnami.com/v1alpha1 SealedSecret document.
+func DecodeSealedSecret(d Document) (*ssv1.SealedSecret, error) {
+	if d.Kind != ssv1.Kind || d.APIVersion != ssv1.APIVersion {
+		return nil, fmt.Errorf("%s: expected a %s SealedSecret, found %s", d, ssv1.APIVersion, kindOf(d))
+	}
+	var ss ssv1.SealedSecret
+	if err := json.Unmarshal(d.JSON, &ss); err != nil {
+		return nil, fmt.Errorf("%s: %s", d, describeJSONError(err))
+	}
+	return &ss, nil
+}
+
+// DecodeSecrets decodes every document, failing on the first that is not a
+// Secret.
+func DecodeSecrets(docs []Document) ([]*corev1.Secret, error) {
+	out := make([]*corev1.Secret, 0, len(docs))
+	for _, d := range docs {
+		s, err := DecodeSecret(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// DecodeSealedSecrets decodes every document, failing on the first that is
+// not a SealedSecret.
+func DecodeSealedSecrets(docs []Document) ([]*ssv1.SealedSecret, error) {
+	out := make([]*ssv1.SealedSecret, 0, len(docs))
+	for _, d := range docs {
+		s, err := DecodeSealedSecret(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func kindOf(d Document) string {
+	switch {
+	case d.Kind == "":
+		return "an object without kind"
+	case d.APIVersion == "":
+		return d.Kind
+	}
+	return d.APIVersion + " " + d.Kind
+}

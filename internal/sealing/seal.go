@@ -1,0 +1,241 @@
+package sealing
+
+import (
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
+	"github.com/keyward/keyward/internal/seal"
+)
+
+// Options control how Secrets are sealed; the zero value is kubeseal's
+// default behaviour.
+type Options struct {
+	// Scope, when set, rewrites the Secret's scope annotations (--scope);
+	// nil keeps the scope the annotations already say.
+	Scope *seal.Scope
+	// Name replaces the Secret's name (--name).
+	Name string
+	// Namespace fills a missing namespace (-n); it is an error when it
+	// differs from the one the Secret declares.
+	Namespace string
+	// DefaultNamespace fills a namespace still missing after Namespace (the
+	// kubeconfig context's). Cluster-wide Secrets do not need one.
+	DefaultNamespace string
+	// AllowEmptyData seals Secrets without data or stringData.
+	AllowEmptyData bool
+	// Random is the source of session keys; nil means crypto/rand.
+	Random io.Reader
+}
+
+// lastApplied annotations hold a full plaintext copy of an applied object;
+// sealing one would publish the secret next to its ciphertext.
+var lastApplied = []string{
+	"kubectl.kubernetes.io/last-applied-configuration",
+	"kubecfg.ksonnet.io/last-applied-configuration",
+}
+
+// Prepare applies the options to a copy of secret and checks it can be
+// sealed: it has data (or AllowEmptyData), a name, and a namespace unless
+// cluster-wide. Server-set metadata is cleared, as kubeseal does.
+func Prepare(secret *corev1.Secret, o Options) (*corev1.Secret, error) {
+	s := secret.DeepCopy()
+	if o.Name != "" {
+		s.Name = o.Name
+	}
+	what := "Secret"
+	if s.Name != "" {
+		what = fmt.Sprintf("Secret %q", s.Name)
+	}
+	if len(s.Data) == 0 && len(s.StringData) == 0 && !o.AllowEmptyData {
+		return nil, fmt.Errorf("%s: data and stringData are empty; pass --allow-empty-data to seal an empty Secret", what)
+	}
+	if s.Name == "" {
+		return nil, errors.New("Secret has no metadata.name; set it or pass --name")
+	}
+	if o.Namespace != "" {
+		if s.Namespace != "" && s.Namespace != o.Namespace {
+			return nil, fmt.Errorf("%s declares namespace %q but --namespace says %q", what, s.Namespace, o.Namespace)
+		}
+		s.Namespace = o.Namespace
+	}
+	if o.Scope != nil {
+		s.Annotations = WithScope(s.Annotations, *o.Scope)
+	}
+	if ScopeOf(s.Annotations) != seal.ClusterWide && s.Namespace == "" {
+		if o.DefaultNamespace == "" {
+			return nil, fmt.Errorf("%s has no namespace: set metadata.namespace or pass --namespace (%s scope binds the namespace)", what, ScopeOf(s.Annotations))
+		}
+		s.Namespace = o.DefaultNamespace
+	}
+	for _, k := range lastApplied {
+		delete(s.Annotations, k)
+	}
+	s.SelfLink = ""
+	s.UID = ""
+	s.ResourceVersion = ""
+	s.Generation = 0
+	s.CreationTimestamp = metav1.Time{}
+	s.DeletionTimestamp = nil
+	s.DeletionGracePeriodSeconds = nil
+	s.OwnerReferences = nil
+	s.ManagedFields = nil
+	return s, nil
+}
+
+// Seal prepares and seals one Secret.
+func Seal(secret *corev1.Secret, pub *rsa.PublicKey, o Options) (*ssv1.SealedSecret, error) {
+	out, err := SealAll([]*corev1.Secret{secret}, pub, o)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+type job struct {
+	secret int
+	key    string
+	label  []byte
+	value  []byte
+	out    string
+	err    error
+}
+
+// SealAll seals every Secret, spreading the items over all CPUs; the
+// result is in input order and does not depend on scheduling. If any
+// Secret fails, no SealedSecret is returned.
+func SealAll(secrets []*corev1.Secret, pub *rsa.PublicKey, o Options) ([]*ssv1.SealedSecret, error) {
+	if pub == nil {
+		return nil, errors.New("no public key to seal with")
+	}
+	prepared := make([]*corev1.Secret, len(secrets))
+	var jobs []job
+	for i, in := range secrets {
+		s, err := Prepare(in, o)
+		if err != nil {
+			if len(secrets) > 1 {
+				return nil, fmt.Errorf("input %d: %w", i+1, err)
+			}
+			return nil, err
+		}
+		prepared[i] = s
+		label := seal.Label(ScopeOf(s.Annotations), s.Namespace, s.Name)
+		// stringData is applied after data, as the API server and kubeseal
+		// do, so it wins for a key present in both.
+		items := map[string][]byte{}
+		for k, v := range s.Data {
+			items[k] = v
+		}
+		for k, v := range s.StringData {
+			items[k] = []byte(v)
+		}
+		for _, k := range sortedKeys(items) {
+			jobs = append(jobs, job{secret: i, key: k, label: label, value: items[k]})
+		}
+	}
+	runJobs(jobs, pub, o.Random)
+	out := make([]*ssv1.SealedSecret, len(prepared))
+	for i, s := range prepared {
+		out[i] = newSealedSecret(s)
+	}
+	for _, j := range jobs {
+		if j.err != nil {
+			s := prepared[j.secret]
+			return nil, fmt.Errorf("Secret %s/%s item %q: %w", s.Namespace, s.Name, j.key, j.err)
+		}
+		out[j.secret].Spec.EncryptedData[j.key] = j.out
+	}
+	return out, nil
+}
+
+// runJobs seals the items in parallel. RSA-OAEP under a 4096-bit key is the
+// cost; everything else is bookkeeping.
+func runJobs(jobs []job, pub *rsa.PublicKey, random io.Reader) {
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	if random != nil {
+		workers = min(workers, 1) // a caller's reader need not be goroutine-safe
+	}
+	var next int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(jobs) {
+					return
+				}
+				j := &jobs[i]
+				ct, err := seal.Encrypt(random, pub, j.label, j.value)
+				if err != nil {
+					j.err = err
+					continue
+				}
+				j.out = base64.StdEncoding.EncodeToString(ct)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// newSealedSecret builds the SealedSecret around a prepared Secret, without
+// items: top-level metadata has only name, namespace and the scope
+// annotation; the template carries the Secret's metadata, type and
+// immutability.
+func newSealedSecret(s *corev1.Secret) *ssv1.SealedSecret {
+	ss := &ssv1.SealedSecret{
+		TypeMeta: metav1.TypeMeta{APIVersion: ssv1.APIVersion, Kind: ssv1.Kind},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        s.Name,
+			Namespace:   s.Namespace,
+			Annotations: WithScope(nil, ScopeOf(s.Annotations)),
+		},
+		Spec: ssv1.SealedSecretSpec{
+			Template: ssv1.SecretTemplateSpec{
+				ObjectMeta: *s.ObjectMeta.DeepCopy(),
+				Type:       s.Type,
+				Immutable:  s.Immutable,
+			},
+			EncryptedData: ssv1.SealedSecretEncryptedData{},
+		},
+	}
+	if len(ss.Annotations) == 0 {
+		ss.Annotations = nil
+	}
+	return ss
+}
+
+// SealRaw seals one value for `--raw`. Strict scope needs namespace and
+// name, namespace-wide needs the namespace, cluster-wide neither.
+func SealRaw(pub *rsa.PublicKey, scope seal.Scope, namespace, name string, value []byte, random io.Reader) (string, error) {
+	switch {
+	case scope != seal.ClusterWide && namespace == "":
+		return "", fmt.Errorf("--raw with %s scope needs --namespace", scope)
+	case scope == seal.Strict && name == "":
+		return "", errors.New("--raw with strict scope needs --name")
+	}
+	return seal.EncryptToString(random, pub, seal.Label(scope, namespace, name), value)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
