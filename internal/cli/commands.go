@@ -4,4 +4,9 @@ import "github.com/spf13/cobra"
 
 // addCommands wires the pillar commands into the root. One line per command.
 func addCommands(root *cobra.Command, s Streams, getenv func(string) string) {
+	root.AddCommand(newScanCommand(s, getenv))
+	root.AddCommand(newSealCommand(s, getenv))
+	root.AddCommand(newUnsealCommand(s, getenv))
+	root.AddCommand(newKeygenCommand(s, getenv))
+	root.AddCommand(newCreateCommand(s, getenv))
 }
