@@ -51,17 +51,26 @@ type Result struct {
 
 // Relevant is a cheap test whether Analyze can find anything in text.
 func Relevant(text []byte) bool {
-	return containsFold(text, "kind") && (containsFold(text, "secret") || containsFold(text, "kustomization")) ||
+	return containsFold(text, "kind") && containsFold(text, "secret") || containsFold(text, "secretgenerator") ||
 		containsFold(text, "users") && containsFold(text, "clusters") ||
 		containsFold(text, "sops")
 }
 
+// containsFold reports whether b contains the lowercase ASCII s in any case,
+// without allocating a lowered copy of b.
 func containsFold(b []byte, s string) bool {
-	// s is lowercase; check the two common spellings before a full fold.
-	if bytes.Contains(b, []byte(s)) {
-		return true
+	up := s[0] - 'a' + 'A'
+	for i := 0; i+len(s) <= len(b); i++ {
+		j := bytes.IndexAny(b[i:len(b)-len(s)+1], string([]byte{s[0], up}))
+		if j < 0 {
+			return false
+		}
+		i += j
+		if bytes.EqualFold(b[i:i+len(s)], []byte(s)) {
+			return true
+		}
 	}
-	return bytes.Contains(bytes.ToLower(b), []byte(s))
+	return false
 }
 
 const templated = "KEYWARD_TEMPLATED"

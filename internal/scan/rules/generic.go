@@ -112,7 +112,7 @@ func detectAssignment(w Window, passwords bool) []Candidate {
 		return nil
 	}
 	ve := p
-	for ve < len(t) && !strings.ContainsRune(" \t\r\n\"'`,;)}]#", rune(t[ve])) {
+	for ve < len(t) && !strings.ContainsRune(" \t\r\n\"'`,;)}]", rune(t[ve])) {
 		ve++
 	}
 	return judge(t, p, ve, name, kind)
