@@ -1,0 +1,273 @@
+package cli
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"sigs.k8s.io/yaml"
+
+	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/internal/sealing"
+)
+
+// Shared plumbing of the sealing commands (seal, unseal, create secret,
+// keygen and the kubeseal personality): where certificates, keys and input
+// come from, where output goes, and kubeseal's environment variables.
+
+// errNeedsController is returned by the modes that talk to a controller.
+func errNeedsController(what string) error {
+	return fmt.Errorf("%s needs a running controller, which this build cannot reach yet; to seal offline pass --cert FILE|URL (or set SEALED_SECRETS_CERT)", what)
+}
+
+// applyEnv sets every flag not given on the command line from
+// SEALED_SECRETS_<FLAG_NAME> (upper case, dashes as underscores), as
+// kubeseal does. The command line wins.
+func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed {
+			return
+		}
+		name := "SEALED_SECRETS_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("environment variable %s: %w", name, e)
+			}
+		}
+	})
+	return err
+}
+
+// readCert loads the sealing certificate from a file path or an http(s) or
+// file URL and returns its RSA key.
+func readCert(ctx context.Context, src string) (*rsa.PublicKey, error) {
+	if src == "" {
+		return nil, errNeedsController("fetching the certificate")
+	}
+	b, err := readCertBytes(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	_, pub, err := keys.ParseCert(b, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", src, err)
+	}
+	return pub, nil
+}
+
+func readCertBytes(ctx context.Context, src string) ([]byte, error) {
+	u, err := url.Parse(src)
+	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // a plain path (or a Windows drive letter)
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return nil, fmt.Errorf("reading certificate: %w", err)
+		}
+		return b, nil
+	}
+	switch u.Scheme {
+	case "file":
+		b, err := os.ReadFile(u.Path)
+		if err != nil {
+			return nil, fmt.Errorf("reading certificate: %w", err)
+		}
+		return b, nil
+	case "http", "https":
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %s: %w", src, err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("fetching certificate: %w", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("fetching certificate %s: %s", src, resp.Status)
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return nil, fmt.Errorf("fetching certificate %s: %w", src, err)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("certificate %s: unsupported URL scheme %q (use a path, file://, http:// or https://)", src, u.Scheme)
+}
+
+// readPrivateKeys loads sealing private keys from each file: PEM (PKCS#1 or
+// PKCS#8) or a key Secret backup (a Secret, several, or a List).
+func readPrivateKeys(paths []string) ([]*rsa.PrivateKey, error) {
+	var out []*rsa.PrivateKey
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading private key: %w", err)
+		}
+		if strings.Contains(string(b), "-----BEGIN") {
+			ks, err := keys.ParsePrivateKeysPEM(b)
+			if err != nil {
+				return nil, fmt.Errorf("private key file %s: %w", p, err)
+			}
+			out = append(out, ks...)
+			continue
+		}
+		docs, err := sealing.ReadDocuments(strings.NewReader(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("private key file %s: %w", p, err)
+		}
+		secrets, err := sealing.DecodeSecrets(docs)
+		if err != nil {
+			return nil, fmt.Errorf("private key file %s: %w", p, err)
+		}
+		if len(secrets) == 0 {
+			return nil, fmt.Errorf("private key file %s: no PEM key and no key Secret", p)
+		}
+		for _, s := range secrets {
+			ks, err := keys.FromSecret(s)
+			if err != nil {
+				return nil, fmt.Errorf("private key file %s: %w", p, err)
+			}
+			out = append(out, ks...)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no private key given")
+	}
+	return out, nil
+}
+
+// openInput is the file named by -f, or standard input.
+func openInput(s Streams, path string) (io.Reader, func(), error) {
+	if path == "" || path == "-" {
+		return s.In, func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading input: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// writeOutput writes the whole output at once, to standard output or
+// atomically to path (a temporary file renamed over it), so a failure never
+// leaves a half-written manifest behind.
+func writeOutput(s Streams, path string, b []byte, mode os.FileMode) error {
+	if path == "" || path == "-" {
+		_, err := s.Out.Write(b)
+		return err
+	}
+	return writeFileAtomic(path, b, mode)
+}
+
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the temporary name means nothing to the user
+		}
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	name := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(name)
+		}
+	}()
+	if _, err := tmp.Write(b); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	ok = true
+	return nil
+}
+
+// kubeconfigNamespace is the namespace of the kubeconfig context in use
+// (--context, else current-context), read from --kubeconfig, $KUBECONFIG or
+// ~/.kube/config without contacting a cluster. As with kubectl, a context
+// without a namespace means "default"; no kubeconfig at all means none.
+func kubeconfigNamespace(getenv func(string) string, kubeconfig, context string) (string, error) {
+	var paths []string
+	switch {
+	case kubeconfig != "":
+		paths = []string{kubeconfig}
+	case getenv("KUBECONFIG") != "":
+		paths = filepath.SplitList(getenv("KUBECONFIG"))
+	case getenv("HOME") != "":
+		paths = []string{filepath.Join(getenv("HOME"), ".kube", "config")}
+	}
+	type kctx struct {
+		Name    string `json:"name"`
+		Context struct {
+			Namespace string `json:"namespace"`
+		} `json:"context"`
+	}
+	var contexts []kctx
+	current := context
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) && kubeconfig == "" {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading kubeconfig: %w", err)
+		}
+		var cfg struct {
+			CurrentContext string `json:"current-context"`
+			Contexts       []kctx `json:"contexts"`
+		}
+		if err := yaml.Unmarshal(b, &cfg); err != nil {
+			return "", fmt.Errorf("kubeconfig %s is not valid YAML", p)
+		}
+		if current == "" {
+			current = cfg.CurrentContext
+		}
+		contexts = append(contexts, cfg.Contexts...)
+	}
+	if current == "" {
+		return "", nil
+	}
+	for _, c := range contexts {
+		if c.Name == current {
+			if c.Context.Namespace == "" {
+				return "default", nil
+			}
+			return c.Context.Namespace, nil
+		}
+	}
+	if context != "" {
+		return "", fmt.Errorf("kubeconfig has no context %q", context)
+	}
+	return "", nil
+}
