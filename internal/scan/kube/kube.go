@@ -8,6 +8,7 @@ package kube
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"regexp"
 	"strings"
 
@@ -49,11 +50,16 @@ type Result struct {
 	Quiet []Range
 }
 
-// Relevant is a cheap test whether Analyze can find anything in text.
+// relevantKind finds the kinds Analyze acts on, in YAML or JSON spelling.
+var relevantKind = regexp.MustCompile(`kind["']?\s*:\s*["']?(?:Sealed)?Secret["'\s,}]|kind["']?\s*:\s*["']?Config["'\s,}]`)
+
+// Relevant is a cheap test whether Analyze can find anything in text, so
+// large JSON and YAML files (API specs, fixtures) are not parsed for nothing.
 func Relevant(text []byte) bool {
-	return containsFold(text, "kind") && containsFold(text, "secret") || containsFold(text, "secretgenerator") ||
+	return relevantKind.Match(text) ||
+		containsFold(text, "secretgenerator") ||
 		containsFold(text, "users") && containsFold(text, "clusters") ||
-		containsFold(text, "sops")
+		bytes.Contains(text, []byte("sops:"))
 }
 
 // containsFold reports whether b contains the lowercase ASCII s in any case,
@@ -89,6 +95,15 @@ func Analyze(text []byte, path string) Result {
 		if len(bytes.TrimSpace(doc)) == 0 {
 			return
 		}
+		// JSON (API specs, kubectl -o json) is screened with encoding/json,
+		// many times faster than the YAML parser, which then only runs on
+		// documents that hold something to report.
+		if t := bytes.TrimSpace(doc); t[0] == '{' || t[0] == '[' {
+			var v any
+			if json.Unmarshal(t, &v) == nil && !jsonInteresting(v, true) {
+				return
+			}
+		}
 		var root yaml.Node
 		src := doc
 		if bytes.Contains(doc, []byte("{{")) {
@@ -106,6 +121,31 @@ func Analyze(text []byte, path string) Result {
 		res.Findings = append(res.Findings, a.findings...)
 	})
 	return res
+}
+
+// jsonInteresting mirrors analyzer.object on decoded JSON: does any object
+// at the top or in a List's items need a closer look?
+func jsonInteresting(v any, top bool) bool {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	kind, _ := m["kind"].(string)
+	switch {
+	case kind == "Secret" || kind == "SealedSecret" || kind == "Config" || kind == "Kustomization":
+		return true
+	case strings.HasSuffix(kind, "List"):
+		items, _ := m["items"].([]any)
+		for _, it := range items {
+			if jsonInteresting(it, false) {
+				return true
+			}
+		}
+		return false
+	}
+	_, sops := m["sops"]
+	_, users := m["users"]
+	return top && (sops || users)
 }
 
 // forEachDocument splits a multi-document YAML stream at `---` and `...`
