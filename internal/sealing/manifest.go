@@ -182,7 +182,10 @@ func describeJSONError(err error) string {
 		if where == "" {
 			where = "top level"
 		}
-		return fmt.Sprintf("field %s: expected %s, found %s", where, typ.Type, typ.Value)
+		// Value is "number 1234" for numbers: keep only the kind, the
+		// number may be a PIN.
+		found, _, _ := strings.Cut(typ.Value, " ")
+		return fmt.Sprintf("field %s: expected %s, found %s", where, typ.Type, found)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return "unexpected end of input"
