@@ -205,7 +205,11 @@ func runScan(ctx context.Context, s Streams, getenv func(string) string, f scanF
 			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
 		}
 	}
-	summary(s.Err, sc, len(findings), f.git)
+	if scanErr != nil {
+		fmt.Fprintf(s.Err, "keyward scan: incomplete, %d findings before the error\n", len(findings))
+	} else {
+		summary(s.Err, sc, len(findings), f.git)
+	}
 	if scanErr != nil {
 		return &ExitError{Code: 2, Err: scanErr}
 	}

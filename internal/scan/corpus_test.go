@@ -98,3 +98,28 @@ func contains(ss []string, s string) bool {
 	}
 	return false
 }
+
+// TestCorpusCoversEveryRule keeps the corpus honest as rules are added.
+func TestCorpusCoversEveryRule(t *testing.T) {
+	labels := string(mustRead(t, "testdata/corpus-labels.txt"))
+	e, err := scan.NewEngine(rules.Builtin(), nil, scan.Allowlist{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range e.RuleIDs() {
+		if !strings.Contains(labels, " "+id+"\n") {
+			t.Errorf("rule %s has no labelled example in the corpus", id)
+		}
+	}
+}
+
+// TestDocsListEveryRule keeps docs/scan.md's rule table complete.
+func TestDocsListEveryRule(t *testing.T) {
+	doc := string(mustRead(t, "../../docs/scan.md"))
+	e, _ := scan.NewEngine(rules.Builtin(), nil, scan.Allowlist{})
+	for _, id := range e.RuleIDs() {
+		if !strings.Contains(doc, "| `"+id+"` |") {
+			t.Errorf("docs/scan.md does not list rule %s", id)
+		}
+	}
+}
