@@ -180,14 +180,8 @@ func (s *Scanner) serialize(emit func(Finding)) func(Finding) {
 func (s *Scanner) Git(ctx context.Context, o source.GitOptions, skip func(string) bool, emit func(Finding)) error {
 	o.MaxDiff = s.opts.ChunkSize
 	return s.diffs(ctx, o.Repo, skip, emit, func(fn func(*source.Diff) error) error {
-		var last string
-		return source.Log(ctx, o, func(d *source.Diff) error {
-			if d.Commit != nil && d.Commit.Hash != last {
-				last = d.Commit.Hash
-				s.Stats.Commits.Add(1)
-			}
-			return fn(d)
-		})
+		o.OnCommit = func(*source.Commit) { s.Stats.Commits.Add(1) }
+		return source.Log(ctx, o, fn)
 	})
 }
 

@@ -38,6 +38,9 @@ type GitOptions struct {
 	// MaxDiff bounds memory: a file's added text is split into several
 	// Diffs past this many bytes.
 	MaxDiff int
+	// OnCommit, if set, is called for every commit read, with or without
+	// added lines.
+	OnCommit func(*Commit)
 }
 
 const commitMark = "\x1ecommit "
@@ -57,17 +60,17 @@ func Log(ctx context.Context, o GitOptions, fn func(*Diff) error) error {
 	}
 	args = append(args, "-p", "-U0", "-M", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv",
 		"--diff-filter=ACMRT", "--format="+commitMark+"%H%x1f%an%x1f%ae%x1f%aI%x1f%s", "--")
-	return runDiff(ctx, args, o.MaxDiff, fn)
+	return runDiff(ctx, args, o.MaxDiff, o.OnCommit, fn)
 }
 
 // Staged streams the added lines of the changes staged for commit.
 func Staged(ctx context.Context, repo string, maxDiff int, fn func(*Diff) error) error {
 	args := []string{"-C", repo, "-c", "core.quotePath=false", "diff", "--cached", "-U0", "-M", "--full-index",
 		"--no-color", "--no-ext-diff", "--no-textconv", "--diff-filter=ACMRT", "--"}
-	return runDiff(ctx, args, maxDiff, fn)
+	return runDiff(ctx, args, maxDiff, nil, fn)
 }
 
-func runDiff(ctx context.Context, args []string, maxDiff int, fn func(*Diff) error) error {
+func runDiff(ctx context.Context, args []string, maxDiff int, onCommit func(*Commit), fn func(*Diff) error) error {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -78,7 +81,7 @@ func runDiff(ctx context.Context, args []string, maxDiff int, fn func(*Diff) err
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start git: %w", err)
 	}
-	perr := ParseDiff(out, maxDiff, fn)
+	perr := ParseDiff(out, maxDiff, onCommit, fn)
 	if perr != nil {
 		_ = cmd.Process.Kill()
 	}
@@ -99,7 +102,7 @@ const maxLine = 1 << 20
 // ParseDiff reads `git log -p -U0` / `git diff -U0` output and calls fn with
 // the added text of each file. Hunk line counts, not prefixes, decide what
 // is content, so an added line starting with "++" is not taken for a header.
-func ParseDiff(r io.Reader, maxDiff int, fn func(*Diff) error) error {
+func ParseDiff(r io.Reader, maxDiff int, onCommit func(*Commit), fn func(*Diff) error) error {
 	if maxDiff <= 0 {
 		maxDiff = 1 << 20
 	}
@@ -170,6 +173,9 @@ func ParseDiff(r io.Reader, maxDiff int, fn func(*Diff) error) error {
 				f = append(f, "")
 			}
 			commit = &Commit{Hash: f[0], Author: f[1], Email: f[2], Date: f[3], Message: f[4]}
+			if onCommit != nil {
+				onCommit(commit)
+			}
 		case bytes.HasPrefix(line, []byte("diff --git ")):
 			if err := flush(); err != nil {
 				return err

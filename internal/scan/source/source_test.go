@@ -95,7 +95,7 @@ const sampleLog = "\x1ecommit 1111111111111111111111111111111111111111\x1fAda\x1
 
 func TestParseDiff(t *testing.T) {
 	var got []string
-	err := ParseDiff(strings.NewReader(sampleLog), 0, func(d *Diff) error {
+	err := ParseDiff(strings.NewReader(sampleLog), 0, nil, func(d *Diff) error {
 		got = append(got, fmt.Sprintf("%.4s %s %.4s %q %v", d.Commit.Hash, d.Path, d.Blob, d.Text, d.Segs))
 		return nil
 	})
@@ -119,7 +119,7 @@ func TestParseDiffSplitsLargeFiles(t *testing.T) {
 	}
 	var firsts []int
 	total := 0
-	err := ParseDiff(strings.NewReader(b.String()), 200, func(d *Diff) error {
+	err := ParseDiff(strings.NewReader(b.String()), 200, nil, func(d *Diff) error {
 		if d.Segs[0].File != total+1 {
 			t.Errorf("part starts at line %d after %d lines", d.Segs[0].File, total)
 		}
