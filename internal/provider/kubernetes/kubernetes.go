@@ -1,0 +1,334 @@
+// Package kubernetes is the store provider that reads (and, for PushSecret,
+// writes) Secrets in another namespace of this cluster or in another
+// cluster reached by URL. The remote key is a Secret name; a property is a
+// key of its data.
+package kubernetes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	authzclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
+	coreclient "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/provider"
+)
+
+const (
+	defaultRemoteNamespace = "default"
+	// tokenLifetime of ServiceAccount tokens requested for auth.serviceAccount.
+	tokenLifetime = time.Hour
+)
+
+// Provider builds clients for spec.provider.kubernetes.
+type Provider struct {
+	// Local is the controller's own connection, used when server.url is
+	// empty (its host and CA; its credentials too when auth is empty).
+	Local *rest.Config
+}
+
+// New returns the provider; local is the controller's own connection.
+func New(local *rest.Config) *Provider { return &Provider{Local: local} }
+
+// Name implements provider.Provider.
+func (p *Provider) Name() string { return "kubernetes" }
+
+// Referent implements provider.Provider: credentials named without a
+// namespace in a ClusterSecretStore are read where the store is used.
+func (p *Provider) Referent(spec *esv1.SecretStoreSpec) bool {
+	k := spec.Provider.Kubernetes
+	if k == nil {
+		return false
+	}
+	unset := func(ns *string) bool { return ns == nil || *ns == "" }
+	if k.Server.CAProvider != nil && unset(k.Server.CAProvider.Namespace) {
+		return true
+	}
+	if k.AuthRef != nil && unset(k.AuthRef.Namespace) {
+		return true
+	}
+	if a := k.Auth; a != nil {
+		switch {
+		case a.ServiceAccount != nil:
+			return unset(a.ServiceAccount.Namespace)
+		case a.Token != nil:
+			return unset(a.Token.BearerToken.Namespace)
+		case a.Cert != nil:
+			return unset(a.Cert.ClientCert.Namespace) || unset(a.Cert.ClientKey.Namespace)
+		}
+	}
+	return false
+}
+
+// NewClient implements provider.Provider.
+func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube provider.Kube, namespace string) (provider.Client, error) {
+	spec := store.GetSpec().Provider.Kubernetes
+	if spec == nil {
+		return nil, errors.New("spec.provider.kubernetes is not set")
+	}
+	c := &Client{remoteNS: spec.RemoteNamespace}
+	if c.remoteNS == "" {
+		c.remoteNS = defaultRemoteNamespace
+	}
+	cfg, err := p.restConfig(ctx, store, kube, namespace, spec, c)
+	if err != nil {
+		return nil, err
+	}
+	// The Manager rate-limits each store; client-go's own limiter would only add a second queue.
+	cfg.QPS, cfg.Burst = 1000, 2000
+	cfg.UserAgent = "keyward-kubernetes-provider"
+	if c.secrets, err = coreclient.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("spec.provider.kubernetes: %w", err)
+	}
+	if c.authz, err = authzclient.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("spec.provider.kubernetes: %w", err)
+	}
+	return c, nil
+}
+
+func (p *Provider) restConfig(ctx context.Context, store esv1.GenericStore, kube provider.Kube, ns string, spec *esv1.KubernetesProvider, c *Client) (*rest.Config, error) {
+	const field = "spec.provider.kubernetes"
+	if spec.AuthRef != nil {
+		kc, ref, err := provider.SecretKey(ctx, kube, store, ns, *spec.AuthRef, field+".authRef")
+		if err != nil {
+			return nil, err
+		}
+		c.creds = append(c.creds, ref)
+		cfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
+		if err != nil {
+			return nil, fmt.Errorf("%s.authRef: the kubeconfig does not load: %w", field, err)
+		}
+		return cfg, nil
+	}
+
+	var cfg *rest.Config
+	if spec.Server.URL == "" {
+		if p.Local == nil {
+			return nil, fmt.Errorf("%s.server.url: required, since this controller has no local cluster connection", field)
+		}
+		cfg = rest.CopyConfig(p.Local)
+		if spec.Auth != nil {
+			// Keep the local host and CA, drop the controller's own identity.
+			cfg = &rest.Config{Host: p.Local.Host, APIPath: p.Local.APIPath, TLSClientConfig: rest.TLSClientConfig{
+				CAData: p.Local.CAData, CAFile: p.Local.CAFile, ServerName: p.Local.ServerName, Insecure: p.Local.Insecure,
+			}}
+		}
+	} else {
+		if spec.Auth == nil {
+			return nil, fmt.Errorf("%s.auth: required when server.url names another cluster", field)
+		}
+		cfg = &rest.Config{Host: spec.Server.URL}
+	}
+	ca, caRef, err := provider.CABundle(ctx, kube, store, ns, spec.Server.CABundle, spec.Server.CAProvider, field+".server")
+	if err != nil {
+		return nil, err
+	}
+	if caRef != nil {
+		c.creds = append(c.creds, *caRef)
+	}
+	if ca != nil {
+		cfg.TLSClientConfig.CAData, cfg.TLSClientConfig.CAFile = ca, ""
+	}
+
+	a := spec.Auth
+	switch {
+	case a == nil:
+	case a.Token != nil:
+		tok, ref, err := provider.SecretKey(ctx, kube, store, ns, a.Token.BearerToken, field+".auth.token.bearerToken")
+		if err != nil {
+			return nil, err
+		}
+		c.creds = append(c.creds, ref)
+		cfg.BearerToken = string(tok)
+	case a.Cert != nil:
+		cert, ref, err := provider.SecretKey(ctx, kube, store, ns, a.Cert.ClientCert, field+".auth.cert.clientCert")
+		if err != nil {
+			return nil, err
+		}
+		key, kref, err := provider.SecretKey(ctx, kube, store, ns, a.Cert.ClientKey, field+".auth.cert.clientKey")
+		if err != nil {
+			return nil, err
+		}
+		c.creds = append(c.creds, ref, kref)
+		cfg.TLSClientConfig.CertData, cfg.TLSClientConfig.KeyData = cert, key
+	case a.ServiceAccount != nil:
+		saNS := ns
+		if store.GetKind() == esv1.SecretStoreKind {
+			saNS = store.GetNamespace()
+		} else if a.ServiceAccount.Namespace != nil && *a.ServiceAccount.Namespace != "" {
+			saNS = *a.ServiceAccount.Namespace
+		}
+		tok, exp, err := kube.ServiceAccountToken(ctx, types.NamespacedName{Namespace: saNS, Name: a.ServiceAccount.Name}, a.ServiceAccount.Audiences, tokenLifetime)
+		if err != nil {
+			return nil, fmt.Errorf("%s.auth.serviceAccount: %w", field, err)
+		}
+		cfg.BearerToken, c.expires = tok, exp
+	default:
+		return nil, fmt.Errorf("%s.auth: set one of cert, token or serviceAccount", field)
+	}
+	return cfg, nil
+}
+
+// Client reads and writes Secrets of one remote namespace.
+type Client struct {
+	remoteNS string
+	secrets  coreclient.CoreV1Interface
+	authz    authzclient.AuthorizationV1Interface
+	creds    []provider.Ref
+	expires  time.Time
+}
+
+// Credentials implements provider.CredentialRefs.
+func (c *Client) Credentials() []provider.Ref { return c.creds }
+
+// ExpiresAt implements provider.Expiring.
+func (c *Client) ExpiresAt() time.Time { return c.expires }
+
+// Read implements provider.Client. Secrets have no versions; version is ignored.
+func (c *Client) Read(ctx context.Context, key, _ string) (provider.Secret, error) {
+	s, err := c.secrets.Secrets(c.remoteNS).Get(ctx, key, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return provider.Secret{}, fmt.Errorf("Secret %s/%s: %w", c.remoteNS, key, provider.ErrNotFound)
+	}
+	if err != nil {
+		return provider.Secret{}, fmt.Errorf("reading Secret %s/%s: %w", c.remoteNS, key, err)
+	}
+	data := s.Data
+	if data == nil {
+		data = map[string][]byte{}
+	}
+	return provider.Secret{Data: data}, nil
+}
+
+// Find implements provider.Client: tags select by label, name by regexp.
+func (c *Client) Find(ctx context.Context, find esv1.ExternalSecretFind) (map[string]provider.Secret, error) {
+	if find.Path != nil && *find.Path != "" {
+		return nil, errors.New("find.path: the kubernetes provider has no paths; use name or tags")
+	}
+	re, err := provider.MatchName(find)
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.secrets.Secrets(c.remoteNS).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(find.Tags).String()})
+	if err != nil {
+		return nil, fmt.Errorf("listing Secrets in %s: %w", c.remoteNS, err)
+	}
+	out := map[string]provider.Secret{}
+	for _, s := range list.Items {
+		if re != nil && !re.MatchString(s.Name) {
+			continue
+		}
+		b, err := provider.Secret{Data: s.Data}.Property("")
+		if err != nil {
+			return nil, err
+		}
+		out[s.Name] = provider.Secret{Value: b}
+	}
+	return out, nil
+}
+
+// Validate implements provider.Client: the identity must be allowed to read Secrets.
+func (c *Client) Validate(ctx context.Context) error {
+	review, err := c.authz.SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: c.remoteNS, Verb: "get", Resource: "secrets",
+		}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("checking access to Secrets in %s: %w", c.remoteNS, err)
+	}
+	if !review.Status.Allowed {
+		return fmt.Errorf("the store's identity may not get Secrets in namespace %s", c.remoteNS)
+	}
+	return nil
+}
+
+// Close implements provider.Client.
+func (c *Client) Close() {}
+
+// Write implements provider.Writer.
+func (c *Client) Write(ctx context.Context, key, property string, value []byte) error {
+	var whole map[string]string
+	if property == "" {
+		if err := json.Unmarshal(value, &whole); err != nil {
+			return errors.New("without a property the pushed value must be a JSON object of strings")
+		}
+	}
+	api := c.secrets.Secrets(c.remoteNS)
+	s, err := api.Get(ctx, key, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: c.remoteNS, Name: key}}
+		apply(s, property, value, whole)
+		if _, err := api.Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating Secret %s/%s: %w", c.remoteNS, key, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading Secret %s/%s: %w", c.remoteNS, key, err)
+	}
+	before := maps.Clone(s.Data)
+	apply(s, property, value, whole)
+	if maps.EqualFunc(before, s.Data, func(a, b []byte) bool { return string(a) == string(b) }) {
+		return nil
+	}
+	if _, err := api.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("updating Secret %s/%s: %w", c.remoteNS, key, err)
+	}
+	return nil
+}
+
+func apply(s *corev1.Secret, property string, value []byte, whole map[string]string) {
+	if property == "" {
+		s.Data = make(map[string][]byte, len(whole))
+		for k, v := range whole {
+			s.Data[k] = []byte(v)
+		}
+		return
+	}
+	if s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	s.Data[property] = value
+}
+
+// Delete implements provider.Writer; the Secret goes once its last key does.
+func (c *Client) Delete(ctx context.Context, key, property string) error {
+	api := c.secrets.Secrets(c.remoteNS)
+	s, err := api.Get(ctx, key, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading Secret %s/%s: %w", c.remoteNS, key, err)
+	}
+	if property != "" {
+		if _, ok := s.Data[property]; !ok {
+			return nil
+		}
+		delete(s.Data, property)
+		if len(s.Data) > 0 {
+			if _, err := api.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("updating Secret %s/%s: %w", c.remoteNS, key, err)
+			}
+			return nil
+		}
+	}
+	if err := api.Delete(ctx, key, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &s.UID}}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting Secret %s/%s: %w", c.remoteNS, key, err)
+	}
+	return nil
+}
