@@ -154,7 +154,7 @@ func Builtin() []*Rule {
 			Regex:     re(`-----BEGIN[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----[\s\S]{20,}?-----END[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----`),
 			Multiline: true, MaxSpan: 16 << 10, Validate: ValidPrivateKey, NoPlaceholderCheck: true, Public: 0},
 		{ID: "kubeadm-bootstrap-token", Description: "kubeadm bootstrap token",
-			Keywords: []string{"token"},
+			Keywords: []string{"token:", "token\":", "token':", "token=", "token =", "--token", "--discovery-token"},
 			Regex:    re(`(?i)(?:token["']?\s*[:=]\s*["']?|--token[= ]|--discovery-token[= ])([a-z0-9]{6}\.[a-z0-9]{16})\b`), SecretGroup: 1,
 			Entropy: 3.0, Validate: func(s string) bool { return s != "abcdef.0123456789abcdef" }},
 		{ID: "age-secret-key", Description: "age encryption secret key",

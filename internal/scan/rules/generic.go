@@ -51,15 +51,20 @@ func detectAssignment(w Window, passwords bool) []Candidate {
 	if ks < 0 || ks >= ke {
 		return nil
 	}
-	name := strings.TrimLeft(string(t[ks:ke]), "-.")
-	kind := scoreName(name)
-	if kind == nameNone || (kind == namePassword) != passwords {
-		return nil
-	}
 	quoted := ks > 0 && (t[ks-1] == '"' || t[ks-1] == '\'')
 	p := ke
 	if quoted && p < len(t) && t[p] == t[ks-1] {
 		p++
+	}
+	// Most keyword hits in code are not assignments (Get(key), token.Type):
+	// look at what follows the name before building any strings.
+	if !quoted && !(ks > 0 && t[ks-1] == '<') && !assignmentAhead(t, p) {
+		return nil
+	}
+	name := strings.TrimLeft(string(t[ks:ke]), "-.")
+	kind := scoreName(name)
+	if kind == nameNone || (kind == namePassword) != passwords {
+		return nil
 	}
 	// XML: <password>value</password>
 	if ks > 0 && t[ks-1] == '<' && p < len(t) && t[p] == '>' {
@@ -116,6 +121,14 @@ func detectAssignment(w Window, passwords bool) []Candidate {
 		ve++
 	}
 	return judge(t, p, ve, name, kind)
+}
+
+// assignmentAhead reports an assignment operator after optional blanks.
+func assignmentAhead(t []byte, p int) bool {
+	for p < len(t) && (t[p] == ' ' || t[p] == '\t') {
+		p++
+	}
+	return p < len(t) && (t[p] == ':' || t[p] == '=' || t[p] == '?' || t[p] == '|')
 }
 
 func hasAt(t []byte, p int, s string) bool {
