@@ -11,12 +11,25 @@ import (
 	"text/template"
 )
 
+// Option adjusts how Render builds a template.
+type Option func(*template.Template) *template.Template
+
+// MissingKeyError makes a reference to a missing key an error instead of
+// "<no value>", as ExternalSecret templates (engine v2) behave.
+func MissingKeyError() Option {
+	return func(t *template.Template) *template.Template { return t.Option("missingkey=error") }
+}
+
 // Render parses text as a template named name and executes it with data.
-// Options are text/template's defaults, as in the upstream controller (a
-// missing item prints "<no value>"). Errors name the template and position,
-// never the data.
-func Render(name, text string, data any) ([]byte, error) {
-	t, err := template.New(name).Funcs(funcs).Parse(text)
+// Without options it behaves as text/template's defaults, as in the
+// SealedSecrets controller (a missing item prints "<no value>"). Errors name
+// the template and position, never the data.
+func Render(name, text string, data any, opts ...Option) ([]byte, error) {
+	t := template.New(name).Funcs(funcs)
+	for _, o := range opts {
+		t = o(t)
+	}
+	t, err := t.Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("template %q: %w", name, stripPrefix(err))
 	}

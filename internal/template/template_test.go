@@ -78,3 +78,14 @@ func TestNoEnvironmentAccess(t *testing.T) {
 		}
 	}
 }
+
+func TestMissingKeyError(t *testing.T) {
+	data := map[string]string{"user": "admin"}
+	if _, err := Render("t", `{{ .nope }}`, data, MissingKeyError()); err == nil || !strings.Contains(err.Error(), `map has no entry for key "nope"`) {
+		t.Fatalf("missing key with MissingKeyError: err = %v", err)
+	}
+	got, err := Render("t", `{{ .user }}`, data, MissingKeyError())
+	if err != nil || string(got) != "admin" {
+		t.Fatalf("present key: %q, %v", got, err)
+	}
+}
