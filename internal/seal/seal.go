@@ -93,14 +93,21 @@ func Split(ciphertext []byte) (wrapped, sealed []byte, err error) {
 // controller does (the length prefix is not checked against the key size).
 // The error never contains plaintext or key material.
 func Decrypt(keys []*rsa.PrivateKey, label, ciphertext []byte) ([]byte, error) {
+	plain, _, err := Open(keys, label, ciphertext)
+	return plain, err
+}
+
+// Open is Decrypt that also says which of keys opened the value (its index),
+// so a controller can record which keys are still in use.
+func Open(keys []*rsa.PrivateKey, label, ciphertext []byte) ([]byte, int, error) {
 	wrapped, sealed, err := Split(ciphertext)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	if len(sealed) < gcmTagSize {
-		return nil, ErrTooShort
+		return nil, -1, ErrTooShort
 	}
-	for _, k := range keys {
+	for i, k := range keys {
 		if k == nil {
 			continue
 		}
@@ -120,18 +127,24 @@ func Decrypt(keys []*rsa.PrivateKey, label, ciphertext []byte) ([]byte, error) {
 		if plain == nil {
 			plain = []byte{}
 		}
-		return plain, nil
+		return plain, i, nil
 	}
-	return nil, ErrNoKey
+	return nil, -1, ErrNoKey
 }
 
 // DecryptString is Decrypt for the base64 text form.
 func DecryptString(keys []*rsa.PrivateKey, label []byte, text string) ([]byte, error) {
+	plain, _, err := OpenString(keys, label, text)
+	return plain, err
+}
+
+// OpenString is Open for the base64 text form.
+func OpenString(keys []*rsa.PrivateKey, label []byte, text string) ([]byte, int, error) {
 	b, err := base64.StdEncoding.DecodeString(text)
 	if err != nil {
-		return nil, errors.New("ciphertext is not valid base64")
+		return nil, -1, errors.New("ciphertext is not valid base64")
 	}
-	return Decrypt(keys, label, b)
+	return Open(keys, label, b)
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {

@@ -77,6 +77,13 @@ func TestDecryptErrors(t *testing.T) {
 	if err != nil || !bytes.Equal(got, secret) {
 		t.Fatalf("second key: %v", err)
 	}
+	// Open names the key that worked, so callers can tell which keys are in use.
+	if _, idx, err := Open([]*rsa.PrivateKey{other, nil, k}, []byte("ns/a"), good); err != nil || idx != 2 {
+		t.Fatalf("Open index = %d, %v; want 2", idx, err)
+	}
+	if _, idx, err := Open([]*rsa.PrivateKey{other}, []byte("ns/a"), good); err == nil || idx != -1 {
+		t.Fatalf("Open with no matching key = %d, %v; want -1 and an error", idx, err)
+	}
 	if _, err := DecryptString([]*rsa.PrivateKey{k}, []byte("ns/a"), "not base64!"); err == nil {
 		t.Fatal("bad base64 accepted")
 	}

@@ -62,18 +62,28 @@ func qualified(ns, name string) string {
 // decrypted items. Unless the template says
 // skip-set-owner-references, the Secret is owned by the SealedSecret.
 func Unseal(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey) (*corev1.Secret, error) {
+	secret, _, err := UnsealUsing(ss, keys)
+	return secret, err
+}
+
+// UnsealUsing is Unseal that also returns which of keys opened the items:
+// their indexes, sorted and distinct. A controller records these so an
+// operator can tell when an old key no longer opens anything.
+func UnsealUsing(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey) (*corev1.Secret, []int, error) {
 	label := seal.Label(ScopeOf(ss.Annotations), ss.Namespace, ss.Name)
 	var secret corev1.Secret
+	used := make([]bool, len(keys))
 	if ss.Spec.Data != nil {
 		if len(ss.Spec.EncryptedData) > 0 {
-			return nil, fmt.Errorf("SealedSecret %s: cannot use encryptedData and the deprecated data field together", qualified(ss.Namespace, ss.Name))
+			return nil, nil, fmt.Errorf("SealedSecret %s: cannot use encryptedData and the deprecated data field together", qualified(ss.Namespace, ss.Name))
 		}
-		plain, err := seal.Decrypt(keys, label, ss.Spec.Data)
+		plain, idx, err := seal.Open(keys, label, ss.Spec.Data)
 		if err != nil {
-			return nil, &UnsealError{ss.Namespace, ss.Name, []*ItemError{{Item: "spec.data", Err: err}}}
+			return nil, nil, &UnsealError{ss.Namespace, ss.Name, []*ItemError{{Item: "spec.data", Err: err}}}
 		}
+		used[idx] = true
 		if err := json.Unmarshal(plain, &secret); err != nil {
-			return nil, fmt.Errorf("SealedSecret %s: deprecated spec.data does not hold a Secret", qualified(ss.Namespace, ss.Name))
+			return nil, nil, fmt.Errorf("SealedSecret %s: deprecated spec.data does not hold a Secret", qualified(ss.Namespace, ss.Name))
 		}
 	} else {
 		ss.Spec.Template.ObjectMeta.DeepCopyInto(&secret.ObjectMeta)
@@ -86,11 +96,12 @@ func Unseal(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey) (*corev1.Secret, erro
 		plain := map[string]string{}
 		var failed []*ItemError
 		for _, k := range sortedKeys(ss.Spec.EncryptedData) {
-			v, err := seal.DecryptString(keys, label, ss.Spec.EncryptedData[k])
+			v, idx, err := seal.OpenString(keys, label, ss.Spec.EncryptedData[k])
 			if err != nil {
 				failed = append(failed, &ItemError{Item: k, Err: err})
 				continue
 			}
+			used[idx] = true
 			secret.Data[k] = v
 			plain[k] = string(v)
 		}
@@ -103,7 +114,7 @@ func Unseal(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey) (*corev1.Secret, erro
 			secret.Data[k] = out
 		}
 		if len(failed) > 0 {
-			return nil, &UnsealError{ss.Namespace, ss.Name, failed}
+			return nil, nil, &UnsealError{ss.Namespace, ss.Name, failed}
 		}
 	}
 	secret.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}
@@ -119,5 +130,11 @@ func Unseal(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey) (*corev1.Secret, erro
 			Controller: &yes,
 		}}
 	}
-	return &secret, nil
+	var idx []int
+	for i, u := range used {
+		if u {
+			idx = append(idx, i)
+		}
+	}
+	return &secret, idx, nil
 }

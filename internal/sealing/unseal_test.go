@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -84,6 +85,39 @@ func TestUnsealErrorsNameEveryItem(t *testing.T) {
 	var ue *UnsealError
 	if !errors.As(err, &ue) || len(ue.Items) != 5 {
 		t.Fatalf("UnsealError with 5 items expected: %#v", err)
+	}
+}
+
+// UnsealUsing reports which keys opened the items, so key use can be tracked.
+func TestUnsealUsingReportsKeys(t *testing.T) {
+	k, other, unused := testKey(t, "2048"), testKey(t, "3072"), testKey(t, "4096")
+	ss, err := Seal(inputSecret(), &k.PublicKey, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		extra map[string]*rsa.PrivateKey // item -> key that seals it
+		keys  []*rsa.PrivateKey
+		want  []int
+	}{
+		{"one key", nil, []*rsa.PrivateKey{unused, k}, []int{1}},
+		{"two keys", map[string]*rsa.PrivateKey{"other": other}, []*rsa.PrivateKey{other, unused, k}, []int{0, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := ss.DeepCopy()
+			for item, key := range tt.extra {
+				in.Spec.EncryptedData[item], _ = seal.EncryptToString(nil, &key.PublicKey, []byte("prod/db"), []byte("v"))
+			}
+			_, used, err := UnsealUsing(in, tt.keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(used) != fmt.Sprint(tt.want) {
+				t.Fatalf("used = %v, want %v", used, tt.want)
+			}
+		})
 	}
 }
 
