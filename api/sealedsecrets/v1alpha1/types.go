@@ -135,6 +135,11 @@ type SealedSecretStatus struct {
 	// +patchMergeKey=type
 	// +patchStrategy=merge
 	Conditions []SealedSecretCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	// KeyFingerprints are the fingerprints (hex SHA-256 of the PKIX public
+	// key) of the sealing keys that opened the items, sorted and distinct.
+	// A key no SealedSecret lists any more can be retired.
+	// +optional
+	KeyFingerprints []string `json:"keyFingerprints,omitempty"`
 }
 
 // SealedSecret is a Secret whose values are sealed for a controller's key,
