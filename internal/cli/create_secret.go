@@ -17,25 +17,21 @@ import (
 
 // createFlags are the sealing side of `keyward create secret ...`.
 type createFlags struct {
-	cert           string
+	certFlags
 	scope          string
 	namespace      string
 	format         string
 	output         string
 	allowEmptyData bool
-	kubeconfig     string
-	context        string
 }
 
 func (f *createFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.cert, "cert", "", "certificate to seal with: a file, or an http(s):// or file:// URL")
+	f.certFlags.register(fs)
 	fs.Var((*scopeValue)(&f.scope), "scope", "strict (default), namespace-wide or cluster-wide")
 	fs.StringVarP(&f.namespace, "namespace", "n", "", "namespace of the Secret (default: the kubeconfig context's)")
 	fs.StringVarP(&f.format, "format", "o", "json", "output format: json or yaml")
 	fs.StringVarP(&f.output, "sealed-secret-file", "w", "", "write the SealedSecret to this file, atomically (.yaml/.yml forces yaml)")
 	fs.BoolVar(&f.allowEmptyData, "allow-empty-data", false, "seal a Secret that has no data")
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig whose context supplies the namespace (read only)")
-	fs.StringVar(&f.context, "context", "", "kubeconfig context to take the namespace from")
 }
 
 func newCreateCommand(s Streams, getenv func(string) string) *cobra.Command {
@@ -183,7 +179,7 @@ func sealBuilt(cmd *cobra.Command, s Streams, getenv func(string) string, f *cre
 	if err != nil {
 		return err
 	}
-	pub, err := readCert(cmd.Context(), f.cert)
+	pub, err := f.publicKey(cmd.Context(), getenv)
 	if err != nil {
 		return err
 	}

@@ -10,26 +10,21 @@ import (
 
 // kubesealFlags are kubeseal's flags beyond the sealing ones.
 type kubesealFlags struct {
-	seal               sealFlags
-	recoveryUnseal     bool
-	recoveryKeys       []string
-	fetchCert          bool
-	validate           bool
-	reEncrypt          bool
-	rotate             bool
-	controllerName     string
-	controllerNS       string
-	ignoredString      map[string]*string
-	ignoredStringArray []string
-	ignoredBool        map[string]*bool
-	verbosity          int
+	seal           sealFlags
+	recoveryUnseal bool
+	recoveryKeys   []string
+	fetchCert      bool
+	validate       bool
+	reEncrypt      bool
+	rotate         bool
+	verbosity      int
 }
 
 // newKubesealCommand is the command tree used when the binary runs as
 // `kubeseal`: kubeseal's flags and SEALED_SECRETS_* variables, backed by the
 // same code as `keyward seal` and `keyward unseal`.
 func newKubesealCommand(s Streams, getenv func(string) string) *cobra.Command {
-	f := &kubesealFlags{ignoredString: map[string]*string{}, ignoredBool: map[string]*bool{}}
+	f := &kubesealFlags{}
 	cmd := &cobra.Command{
 		Use:   "kubeseal",
 		Short: "Seal Kubernetes Secrets for Git (Keyward, kubeseal compatible)",
@@ -37,9 +32,9 @@ func newKubesealCommand(s Streams, getenv func(string) string) *cobra.Command {
 SealedSecret for each. This is Keyward answering to the kubeseal name: the
 same flags, the same SEALED_SECRETS_* environment variables, the same bytes.
 
-Sealing is offline with --cert FILE|URL. Modes that need a running
-controller (fetching the certificate, --validate, --re-encrypt) are not
-available in this build.`,
+Without --cert FILE|URL the certificate is fetched from the controller
+through the Kubernetes API server (--controller-namespace, --controller-name),
+as are --validate and --re-encrypt.`,
 		Version:       version.Get().Version,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
@@ -57,26 +52,13 @@ available in this build.`,
 	f.seal.register(fs)
 	fs.BoolVar(&f.recoveryUnseal, "recovery-unseal", false, "decrypt SealedSecrets from standard input with --recovery-private-key (every document, not only the first)")
 	fs.StringSliceVar(&f.recoveryKeys, "recovery-private-key", nil, "private key files for --recovery-unseal, comma separated or repeated: PEM or key Secret backups")
-	fs.BoolVar(&f.fetchCert, "fetch-cert", false, "print the sealing certificate (offline only with --cert)")
-	fs.BoolVar(&f.validate, "validate", false, "ask the controller whether a SealedSecret opens (needs a controller)")
-	fs.BoolVar(&f.reEncrypt, "re-encrypt", false, "have the controller re-seal with its newest key (needs a controller)")
+	fs.BoolVar(&f.fetchCert, "fetch-cert", false, "print the controller's sealing certificate")
+	fs.BoolVar(&f.validate, "validate", false, "ask the controller whether each SealedSecret on the input opens")
+	fs.BoolVar(&f.reEncrypt, "re-encrypt", false, "have the controller re-seal each SealedSecret on the input with its newest key")
 	fs.BoolVar(&f.rotate, "rotate", false, "deprecated name of --re-encrypt")
 	// Not MarkDeprecated: cobra would print the notice on standard output,
 	// in the middle of a manifest.
 	_ = fs.MarkHidden("rotate")
-	fs.StringVar(&f.controllerName, "controller-name", "sealed-secrets-controller", "name of the controller Service")
-	fs.StringVar(&f.controllerNS, "controller-namespace", "kube-system", "namespace of the controller")
-	// kubectl client flags: accepted so existing scripts keep working; only
-	// --kubeconfig and --context matter offline (for the default namespace).
-	for _, name := range []string{"cluster", "user", "token", "as", "as-uid", "certificate-authority",
-		"client-certificate", "client-key", "tls-server-name", "proxy-url", "request-timeout", "username", "password"} {
-		f.ignoredString[name] = fs.String(name, "", "kubectl client flag (used only when talking to a cluster)")
-	}
-	f.ignoredString["server"] = fs.StringP("server", "s", "", "kubectl client flag (used only when talking to a cluster)")
-	fs.StringArrayVar(&f.ignoredStringArray, "as-group", nil, "kubectl client flag (used only when talking to a cluster)")
-	for _, name := range []string{"insecure-skip-tls-verify", "disable-compression"} {
-		f.ignoredBool[name] = fs.Bool(name, false, "kubectl client flag (used only when talking to a cluster)")
-	}
 	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity (accepted for compatibility)")
 	return cmd
 }
@@ -89,24 +71,18 @@ func runKubeseal(cmd *cobra.Command, s Streams, getenv func(string) string, f *k
 		}
 		return runUnseal(s, &unsealFlags{keys: f.recoveryKeys, format: f.seal.format, input: f.seal.input, output: f.seal.output})
 	case f.fetchCert:
-		if f.seal.cert == "" {
-			return errNeedsController("--fetch-cert")
-		}
-		b, err := readCertBytes(cmd.Context(), f.seal.cert)
+		b, _, err := f.seal.certPEM(cmd.Context(), getenv)
 		if err != nil {
 			return err
 		}
 		return writeOutput(s, f.seal.output, b, 0o644)
 	case f.validate:
-		return errNeedsController("--validate")
+		return runValidate(cmd.Context(), s, getenv, &f.seal)
 	case f.reEncrypt || f.rotate:
 		if f.rotate {
 			fmt.Fprintln(s.Err, "Flag --rotate has been deprecated, use --re-encrypt")
 		}
-		return errNeedsController("--re-encrypt")
-	}
-	if f.seal.cert == "" {
-		return errNeedsController(fmt.Sprintf("fetching the certificate from %s/%s", f.controllerNS, f.controllerName))
+		return runReencryptOnline(cmd.Context(), s, getenv, &f.seal)
 	}
 	return runSeal(cmd.Context(), s, getenv, &f.seal, cmd.Flags().Changed("format"))
 }

@@ -19,7 +19,7 @@ import (
 
 // sealFlags are the flags `keyward seal` shares with kubeseal.
 type sealFlags struct {
-	cert           string
+	certFlags
 	scope          string
 	format         string
 	input          string
@@ -30,12 +30,10 @@ type sealFlags struct {
 	namespace      string
 	mergeInto      string
 	allowEmptyData bool
-	kubeconfig     string
-	context        string
 }
 
 func (f *sealFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.cert, "cert", "", "certificate to seal with: a file, or an http(s):// or file:// URL")
+	f.certFlags.register(fs)
 	fs.Var((*scopeValue)(&f.scope), "scope", "strict, namespace-wide or cluster-wide (default: what the Secret's annotations say, else strict)")
 	fs.StringVarP(&f.format, "format", "o", "json", "output format: json or yaml")
 	fs.StringVarP(&f.input, "secret-file", "f", "", "read the input from this file instead of standard input")
@@ -46,8 +44,6 @@ func (f *sealFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.namespace, "namespace", "n", "", "namespace of the Secret when the input has none")
 	fs.StringVar(&f.mergeInto, "merge-into", "", "seal the input Secret's items into this SealedSecret file, in place, keeping its name, namespace and scope")
 	fs.BoolVar(&f.allowEmptyData, "allow-empty-data", false, "seal Secrets that have no data")
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig whose context supplies a missing namespace (read only, never contacted)")
-	fs.StringVar(&f.context, "context", "", "kubeconfig context to take the namespace from")
 }
 
 // scopeValue checks --scope when it is set, so a bad value from the command
@@ -124,7 +120,7 @@ func runSeal(ctx context.Context, s Streams, getenv func(string) string, f *seal
 	if f.mergeInto != "" && f.output != "" {
 		return errors.New("--merge-into rewrites its file in place; do not also give --sealed-secret-file")
 	}
-	pub, err := readCert(ctx, f.cert)
+	pub, err := f.publicKey(ctx, getenv)
 	if err != nil {
 		return err
 	}

@@ -24,11 +24,6 @@ import (
 // keygen and the kubeseal personality): where certificates, keys and input
 // come from, where output goes, and kubeseal's environment variables.
 
-// errNeedsController is returned by the modes that talk to a controller.
-func errNeedsController(what string) error {
-	return fmt.Errorf("%s needs a running controller, which this build cannot reach yet; to seal offline pass --cert FILE|URL (or set SEALED_SECRETS_CERT)", what)
-}
-
 // applyEnv sets every flag not given on the command line from
 // SEALED_SECRETS_<FLAG_NAME> (upper case, dashes as underscores), as
 // kubeseal does. The command line wins.
@@ -48,23 +43,8 @@ func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 	return err
 }
 
-// readCert loads the sealing certificate from a file path or an http(s) or
-// file URL and returns its RSA key.
-func readCert(ctx context.Context, src string) (*rsa.PublicKey, error) {
-	if src == "" {
-		return nil, errNeedsController("fetching the certificate")
-	}
-	b, err := readCertBytes(ctx, src)
-	if err != nil {
-		return nil, err
-	}
-	_, pub, err := keys.ParseCert(b, time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("certificate %s: %w", src, err)
-	}
-	return pub, nil
-}
-
+// readCertBytes loads a certificate from a file path or an http(s) or file
+// URL, as kubeseal's --cert takes it.
 func readCertBytes(ctx context.Context, src string) ([]byte, error) {
 	u, err := url.Parse(src)
 	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // a plain path (or a Windows drive letter)
