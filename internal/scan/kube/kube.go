@@ -98,11 +98,8 @@ func Analyze(text []byte, path string) Result {
 		// JSON (API specs, kubectl -o json) is screened with encoding/json,
 		// many times faster than the YAML parser, which then only runs on
 		// documents that hold something to report.
-		if t := bytes.TrimSpace(doc); t[0] == '{' || t[0] == '[' {
-			var v any
-			if json.Unmarshal(t, &v) == nil && !jsonInteresting(v, true) {
-				return
-			}
+		if t := bytes.TrimSpace(doc); t[0] == '{' && !jsonInteresting(t) {
+			return
 		}
 		var root yaml.Node
 		src := doc
@@ -123,29 +120,39 @@ func Analyze(text []byte, path string) Result {
 	return res
 }
 
-// jsonInteresting mirrors analyzer.object on decoded JSON: does any object
-// at the top or in a List's items need a closer look?
-func jsonInteresting(v any, top bool) bool {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return false
+// jsonShape holds the only fields the JSON screen needs; encoding/json
+// skips the rest without building it, so a 2 MB API spec costs a scan, not
+// a tree.
+type jsonShape struct {
+	Kind  string `json:"kind"`
+	Items []struct {
+		Kind string `json:"kind"`
+	} `json:"items"`
+	Sops  json.RawMessage `json:"sops"`
+	Users json.RawMessage `json:"users"`
+}
+
+// jsonInteresting mirrors analyzer.object: does the document, or an item
+// of a List, need a closer look?
+func jsonInteresting(doc []byte) bool {
+	var v jsonShape
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return true // not plain JSON after all: let the YAML parser decide
 	}
-	kind, _ := m["kind"].(string)
-	switch {
-	case kind == "Secret" || kind == "SealedSecret" || kind == "Config" || kind == "Kustomization":
+	interesting := func(kind string) bool {
+		return kind == "Secret" || kind == "SealedSecret" || kind == "Config" || kind == "Kustomization"
+	}
+	if interesting(v.Kind) || v.Sops != nil || v.Users != nil {
 		return true
-	case strings.HasSuffix(kind, "List"):
-		items, _ := m["items"].([]any)
-		for _, it := range items {
-			if jsonInteresting(it, false) {
+	}
+	if strings.HasSuffix(v.Kind, "List") {
+		for _, it := range v.Items {
+			if interesting(it.Kind) {
 				return true
 			}
 		}
-		return false
 	}
-	_, sops := m["sops"]
-	_, users := m["users"]
-	return top && (sops || users)
+	return false
 }
 
 // forEachDocument splits a multi-document YAML stream at `---` and `...`
