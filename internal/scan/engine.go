@@ -34,20 +34,11 @@ type Finding struct {
 	Fingerprint string
 }
 
-// Allowlist drops findings by path or secret.
+// Allowlist drops findings by secret value. (Paths are pruned by the
+// sources' skip function, so allowlisted files are never read.)
 type Allowlist struct {
-	Paths     []*regexp.Regexp // on the slash-separated path
 	Secrets   []*regexp.Regexp
 	Stopwords []string // lowercase substrings of the secret
-}
-
-func (a *Allowlist) path(p string) bool {
-	for _, r := range a.Paths {
-		if r.MatchString(p) {
-			return true
-		}
-	}
-	return false
 }
 
 func (a *Allowlist) secret(s string) bool {
