@@ -42,6 +42,7 @@ func TestGitHistoryAndStaged(t *testing.T) {
 	git(t, dir, "commit", "-q", "-am", "two")
 	git(t, dir, "checkout", "-q", "-b", "side")
 	write("b/secret.yaml", "kind: Secret\nstringData:\n  token: q8Vd2LmZ0xR7tNw4Kp9s\n")
+	write("b/kubeconfig", "kind: Config\nclusters: []\nusers:\n- name: a\n  user:\n    token: r8Vd2LmZ0xR7tNw4Kp9s\n")
 	git(t, dir, "add", ".")
 	git(t, dir, "commit", "-q", "-m", "side")
 	git(t, dir, "checkout", "-q", "main")
@@ -56,8 +57,13 @@ func TestGitHistoryAndStaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"a.env:2:aws-access-key-id:one": true, "b/secret.yaml:3:kubernetes-secret:side": true}
-	if len(got) != len(want) || !want[got[0]] || !want[got[1]] {
+	want := map[string]bool{"a.env:2:aws-access-key-id:one": true, "b/secret.yaml:3:kubernetes-secret:side": true,
+		"b/kubeconfig:6:kubeconfig-credential:side": true}
+	ok := len(got) == len(want)
+	for _, g := range got {
+		ok = ok && want[g]
+	}
+	if !ok {
 		t.Errorf("history: got %v", got)
 	}
 	if s.Stats.Commits.Load() != 3 {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/keyward/keyward/internal/scan/kube"
 	"github.com/keyward/keyward/internal/scan/source"
 )
 
@@ -235,7 +236,9 @@ func (s *Scanner) scanDiff(d *source.Diff, blobs *source.Blobs, emit func(Findin
 	fr := &Fragment{Path: d.Path, Commit: d.Commit, Text: d.Text, Segs: d.Segs}
 	// Structural checks need the whole file: a commit that only changes a
 	// value under data: still adds a plaintext Secret.
-	if d.Blob != "" && kubeCandidate(d.Path) && path.Ext(d.Path) != "" {
+	// Extensionless files (kubeconfigs) are fetched only when the added
+	// text itself looks relevant, so scripts and Makefiles cost nothing.
+	if d.Blob != "" && kubeCandidate(d.Path) && (path.Ext(d.Path) != "" || kube.Relevant(d.Text)) {
 		full, err := blobs.Read(d.Blob, s.opts.MaxStructural)
 		if err != nil {
 			s.fail(fmt.Errorf("read %s at %s: %w", d.Path, d.Blob, err))
