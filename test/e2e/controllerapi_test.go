@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/keyward/keyward/internal/cli"
+	"github.com/keyward/keyward/internal/httpapi"
+	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/internal/testnet"
+)
+
+// staticKeys serves fixed key pairs to the HTTP API; the newest is last.
+type staticKeys []*keys.Pair
+
+func (k staticKeys) PrivateKeys() []*rsa.PrivateKey {
+	out := make([]*rsa.PrivateKey, len(k))
+	for i, p := range k {
+		out[i] = p.Key
+	}
+	return out
+}
+
+func (k staticKeys) CurrentCert() ([]byte, *rsa.PublicKey, bool) {
+	if len(k) == 0 {
+		return nil, nil, false
+	}
+	p := k[len(k)-1]
+	return p.CertPEM(), &p.Key.PublicKey, true
+}
+
+var testHosts atomic.Int32
+
+// exposeOnTestHost serves h on a test host (a network namespace of this
+// machine: the API server refuses loopback endpoints) and makes the API
+// server's service proxy reach it as Service namespace/name, port "http".
+// The proxy only dials endpoints that belong to a Pod with that IP, so a Pod
+// object (never scheduled: this cluster has no kubelet) stands in for the
+// controller Pod.
+func exposeOnTestHost(ctx context.Context, t *testing.T, namespace, name string, h http.Handler) {
+	t.Helper()
+	host, err := testnet.New(os.Getpid()*8 + int(testHosts.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { host.Close() })
+	ln, err := host.Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := host.IP.String()
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	port := int32(ln.Addr().(*net.TCPAddr).Port)
+
+	c := cluster.Client
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name + "-0"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "controller", Image: "keyward"}}},
+	}
+	if err := c.Create(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}
+	if err := c.Status().Update(ctx, pod); err != nil {
+		t.Fatalf("setting the stand-in Pod's IP: %v", err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{
+			Name: "http", Port: 8080, TargetPort: intstr.FromInt32(port),
+		}}},
+	}
+	if err := c.Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	ready := true
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name + "-testhost",
+			Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints: []discoveryv1.Endpoint{{
+			Addresses:  []string{ip},
+			Conditions: discoveryv1.EndpointConditions{Ready: &ready},
+			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: namespace, Name: pod.Name, UID: pod.UID},
+		}},
+		Ports: []discoveryv1.EndpointPort{{Name: ptrTo("http"), Port: &port}},
+	}
+	if err := c.Create(ctx, slice); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// runCLI runs the keyward binary's entry point in-process under name
+// (keyward or kubeseal) and returns exit code, stdout and stderr.
+func runCLI(t *testing.T, name string, stdin []byte, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := map[string]string{"KUBECONFIG": cluster.Kubeconfig, "HOME": t.TempDir()}
+	code := cli.Main(append([]string{name}, args...), cli.Streams{In: bytes.NewReader(stdin), Out: &out, Err: &errOut},
+		func(k string) string { return env[k] })
+	return code, out.String(), errOut.String()
+}
+
+// TestKubesealThroughServiceProxy drives kubeseal's online modes against the
+// controller's HTTP API through the real API server's service proxy.
+func TestKubesealThroughServiceProxy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ns := newNamespace(ctx, t)
+	old, err := keys.Generate(2048, "", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := keys.Generate(2048, "", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := httpapi.New(httpapi.Options{Keys: staticKeys{old, current}, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposeOnTestHost(ctx, t, ns, "sealed-secrets-controller", h)
+	ctl := []string{"--controller-namespace", ns}
+
+	code, cert, stderr := runCLI(t, "kubeseal", nil, append([]string{"--fetch-cert"}, ctl...)...)
+	if code != 0 || cert != string(current.CertPEM()) {
+		t.Fatalf("kubeseal --fetch-cert: exit %d, stderr %s, got the current cert: %v", code, stderr, cert == string(current.CertPEM()))
+	}
+
+	// Seal with the old key offline, so re-encryption has work to do.
+	dir := t.TempDir()
+	oldCert := filepath.Join(dir, "old.pem")
+	os.WriteFile(oldCert, old.CertPEM(), 0o600)
+	secret := []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: backend-secrets\n  namespace: " + ns +
+		"\nstringData:\n  postgres-db-uri: postgresql://app:proxy-test-value@db/app\n")
+	code, sealed, stderr := runCLI(t, "kubeseal", secret, "--cert", oldCert, "-o", "yaml")
+	if code != 0 {
+		t.Fatalf("sealing: %s", stderr)
+	}
+
+	// Sealing without --cert fetches the certificate through the proxy.
+	code, online, stderr := runCLI(t, "kubeseal", secret, append([]string{"-o", "yaml"}, ctl...)...)
+	if code != 0 || !strings.Contains(online, "postgres-db-uri") {
+		t.Fatalf("sealing with the fetched certificate: exit %d: %s", code, stderr)
+	}
+
+	if code, _, stderr := runCLI(t, "kubeseal", []byte(sealed), append([]string{"--validate"}, ctl...)...); code != 0 {
+		t.Fatalf("--validate of a good SealedSecret: exit %d: %s", code, stderr)
+	}
+	moved := strings.Replace(sealed, "name: backend-secrets", "name: other", 1)
+	code, _, stderr = runCLI(t, "kubeseal", []byte(moved), append([]string{"--validate"}, ctl...)...)
+	if code == 0 || !strings.Contains(stderr, "unable to decrypt sealed secret: other") {
+		t.Fatalf("--validate of a renamed strict SealedSecret: exit %d: %s", code, stderr)
+	}
+
+	code, rotated, stderr := runCLI(t, "kubeseal", []byte(sealed), append([]string{"--re-encrypt", "-o", "yaml"}, ctl...)...)
+	if code != 0 {
+		t.Fatalf("--re-encrypt: exit %d: %s", code, stderr)
+	}
+	// The rotated manifest opens with the current key alone.
+	curKey := filepath.Join(dir, "current.key")
+	os.WriteFile(curKey, current.KeyPEM(), 0o600)
+	code, unsealed, stderr := runCLI(t, "keyward", []byte(rotated), "unseal", "--private-key", curKey, "-o", "yaml")
+	if code != 0 || !strings.Contains(unsealed, "postgres-db-uri") {
+		t.Fatalf("unsealing the re-encrypted SealedSecret with the current key: exit %d: %s", code, stderr)
+	}
+	for _, out := range []string{cert, sealed, online, rotated, stderr} {
+		if strings.Contains(out, "proxy-test-value") {
+			t.Fatal("plaintext leaked into CLI output")
+		}
+	}
+}
+
+func TestControllerServiceMissing(t *testing.T) {
+	code, _, stderr := runCLI(t, "kubeseal", nil, "--fetch-cert", "--controller-namespace", "no-such-ns-"+strconv.Itoa(os.Getpid()))
+	if code == 0 || !strings.Contains(stderr, "not found: is the controller installed?") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
