@@ -9,4 +9,5 @@ func addCommands(root *cobra.Command, s Streams, getenv func(string) string) {
 	root.AddCommand(newUnsealCommand(s, getenv))
 	root.AddCommand(newKeygenCommand(s, getenv))
 	root.AddCommand(newCreateCommand(s, getenv))
+	root.AddCommand(newReencryptCommand(s, getenv))
 }

@@ -183,7 +183,22 @@ func TestKubesealThroughServiceProxy(t *testing.T) {
 	if code != 0 || !strings.Contains(unsealed, "postgres-db-uri") {
 		t.Fatalf("unsealing the re-encrypted SealedSecret with the current key: exit %d: %s", code, stderr)
 	}
-	for _, out := range []string{cert, sealed, online, rotated, stderr} {
+	// keyward reencrypt, online: the controller re-seals a tree in place.
+	tree := filepath.Join(dir, "k8s")
+	os.MkdirAll(tree, 0o755)
+	os.WriteFile(filepath.Join(tree, "sealed.yaml"), []byte("# staging\n"+sealed), 0o644)
+	code, _, stderr = runCLI(t, "keyward", nil, append([]string{"reencrypt", tree}, ctl...)...)
+	if code != 0 || !strings.Contains(stderr, "re-sealed 1 values in 1 of 1 files") {
+		t.Fatalf("keyward reencrypt online: exit %d: %s", code, stderr)
+	}
+	inPlace, _ := os.ReadFile(filepath.Join(tree, "sealed.yaml"))
+	if !strings.HasPrefix(string(inPlace), "# staging\n") {
+		t.Fatal("reencrypt lost the file's comment")
+	}
+	if code, _, stderr := runCLI(t, "keyward", inPlace, "unseal", "--private-key", curKey); code != 0 {
+		t.Fatalf("the tree re-sealed online does not open with the current key: %s", stderr)
+	}
+	for _, out := range []string{cert, sealed, online, rotated, stderr, string(inPlace)} {
 		if strings.Contains(out, "proxy-test-value") {
 			t.Fatal("plaintext leaked into CLI output")
 		}
