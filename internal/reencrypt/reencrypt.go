@@ -7,8 +7,8 @@ package reencrypt
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
