@@ -10,4 +10,6 @@ func addCommands(root *cobra.Command, s Streams, getenv func(string) string) {
 	root.AddCommand(newKeygenCommand(s, getenv))
 	root.AddCommand(newCreateCommand(s, getenv))
 	root.AddCommand(newReencryptCommand(s, getenv))
+	root.AddCommand(newKeysCommand(s, getenv))
+	root.AddCommand(newControllerCommand(s, getenv))
 }
