@@ -196,3 +196,17 @@ func keysAndValues(name, text string, data map[string]string) (map[string]string
 	}
 	return out, nil
 }
+
+// RenderTemplate renders t over values for an object in namespace, for
+// other controllers (PushSecret) that share ExternalSecret templates. A nil
+// template returns values unchanged.
+func RenderTemplate(ctx context.Context, reader client.Reader, namespace string, t *esv1.ExternalSecretTemplate, values map[string][]byte) (map[string][]byte, error) {
+	es := &esv1.ExternalSecret{}
+	es.Namespace = namespace
+	es.Spec.Target.Template = t
+	r, err := render(ctx, reader, es, values)
+	if err != nil {
+		return nil, err
+	}
+	return r.data, nil
+}

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr/funcr"
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/keyward/keyward/internal/manager"
+)
+
+func newControllerCommand(s Streams, getenv func(string) string) *cobra.Command {
+	var (
+		kubeconfig string
+		opts       manager.Options
+		qps        float32
+		burst      int
+		enabled    = map[string]*bool{}
+	)
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the in-cluster controllers (ExternalSecret, SecretStore, ClusterExternalSecret, PushSecret)",
+		Long: `Run Keyward's controllers in one manager. Each can be switched off with
+--enable-<name>=false. Only Secrets carrying reconcile.external-secrets.io/managed=true
+are cached, so memory does not grow with the number of Secrets in the cluster.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctrl.SetLogger(funcr.NewJSON(func(obj string) { fmt.Fprintln(s.Err, obj) }, funcr.Options{}))
+			cfg, err := controllerRESTConfig(kubeconfig, getenv)
+			if err != nil {
+				return err
+			}
+			cfg.QPS, cfg.Burst = qps, burst
+			opts.Config = cfg
+			opts.Registry = ctrlmetrics.Registry
+			opts.Enabled = map[string]bool{}
+			for name, on := range enabled {
+				opts.Enabled[name] = *on
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			mgr, err := manager.New(ctx, opts)
+			if err != nil {
+				return err
+			}
+			return mgr.Start(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, then the in-cluster ServiceAccount)")
+	f.StringVar(&opts.MetricsAddr, "metrics-addr", ":8080", "address of the Prometheus /metrics endpoint (0 turns it off)")
+	f.StringVar(&opts.HealthAddr, "health-addr", ":8082", "address of /healthz and /readyz (0 turns them off)")
+	f.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader, so only one of several replicas reconciles")
+	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's)")
+	f.StringVar(&opts.Class, "controller-class", "", "serve only stores whose spec.controller is this class")
+	f.IntVar(&opts.Workers, "concurrent", 10, "objects each controller reconciles at once")
+	f.Float32Var(&qps, "kube-api-qps", 200, "requests per second to the Kubernetes API")
+	f.IntVar(&burst, "kube-api-burst", 400, "burst of requests to the Kubernetes API")
+	f.Float64Var(&opts.Provider.QPS, "store-qps", 50, "calls per second to each secret store")
+	f.IntVar(&opts.Provider.Burst, "store-burst", 100, "burst of calls to each secret store")
+	f.IntVar(&opts.Provider.MaxConcurrent, "store-max-concurrent", 10, "calls in flight to each secret store")
+	f.DurationVar(&opts.Provider.ValueCacheMaxAge, "store-value-cache", 5*time.Minute,
+		"longest a value read from a store is reused for other ExternalSecrets (each also asks for at most half its refreshInterval; negative turns the cache off)")
+	for _, c := range manager.Controllers() {
+		enabled[c.Name] = f.Bool("enable-"+c.Name, true, "run the "+c.Name+" controller ("+c.Help+")")
+	}
+	return cmd
+}
+
+// controllerRESTConfig loads --kubeconfig, else $KUBECONFIG, else the in-cluster config.
+func controllerRESTConfig(path string, getenv func(string) string) (*rest.Config, error) {
+	if path == "" {
+		path = getenv("KUBECONFIG")
+	}
+	if path == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("no --kubeconfig, no $KUBECONFIG, and not in a cluster: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig %s: %w", path, err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,147 @@
+// Package manager builds the one controller-runtime manager that `keyward
+// controller` runs: the scheme, a cache that holds only the Secrets the
+// controllers manage, the provider Manager, and the controllers listed in
+// Controllers, each of which can be switched off.
+package manager
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	esv1alpha1 "github.com/keyward/keyward/api/externalsecrets/v1alpha1"
+	esv1beta1 "github.com/keyward/keyward/api/externalsecrets/v1beta1"
+	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/provider/fake"
+	providerkube "github.com/keyward/keyward/internal/provider/kubernetes"
+)
+
+// Options configure the manager.
+type Options struct {
+	// Config connects to the cluster.
+	Config *rest.Config
+	// MetricsAddr and HealthAddr are listen addresses ("0" turns one off).
+	MetricsAddr string
+	HealthAddr  string
+	// LeaderElection, when true, runs the controllers in one replica at a time.
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	// Enabled says which controllers run, by name; a name missing from the
+	// map runs (see Controllers).
+	Enabled map[string]bool
+	// Class is the controller class (stores' spec.controller) served.
+	Class string
+	// Workers is the number of objects each controller reconciles at once.
+	Workers int
+	// Provider tunes the per-store limits and caches.
+	Provider provider.Options
+	// Registry receives the metrics; tests give each manager its own.
+	Registry prometheus.Registerer
+}
+
+// Env is what a controller's setup gets.
+type Env struct {
+	Manager   ctrl.Manager
+	Providers *provider.Manager
+	Registry  prometheus.Registerer
+	Class     string
+	Workers   int
+}
+
+// Controller is one controller the manager can run.
+type Controller struct {
+	// Name is the controller's name, as the --controllers flag spells it.
+	Name string
+	// Help says what it does, for the flag's help text.
+	Help  string
+	Setup func(ctx context.Context, env *Env) error
+}
+
+// Scheme returns a scheme with the Kubernetes types and ours.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme, esv1alpha1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// New builds the manager with the enabled controllers. Start it with Start.
+func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	managed := labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})
+	mgr, err := ctrl.NewManager(opts.Config, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:  opts.HealthAddr,
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        "keyward-controller",
+		LeaderElectionNamespace: opts.LeaderElectionNamespace,
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			// Never an informer over every Secret: only those we manage.
+			&corev1.Secret{}: {Label: managed},
+		}},
+		Client: client.Options{Cache: &client.CacheOptions{
+			// Template ConfigMaps are read when used, not cached.
+			DisableFor: []client.Object{&corev1.ConfigMap{}},
+		}},
+		GracefulShutdownTimeout: ptr(10 * time.Second),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the controller manager: %w", err)
+	}
+	if opts.HealthAddr != "" && opts.HealthAddr != "0" {
+		if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+			return nil, err
+		}
+		if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+			return nil, err
+		}
+	}
+	cs, err := kubernetes.NewForConfig(opts.Config)
+	if err != nil {
+		return nil, fmt.Errorf("creating a clientset: %w", err)
+	}
+	env := &Env{
+		Manager: mgr,
+		Providers: provider.NewManager(provider.NewKube(mgr.GetAPIReader(), cs), provider.NewMetrics(opts.Registry), opts.Provider,
+			providerkube.New(opts.Config),
+			fake.New(),
+		),
+		Registry: opts.Registry,
+		Class:    opts.Class,
+		Workers:  opts.Workers,
+	}
+	for _, c := range Controllers() {
+		if on, set := opts.Enabled[c.Name]; set && !on {
+			continue
+		}
+		if err := c.Setup(ctx, env); err != nil {
+			return nil, fmt.Errorf("setting up the %s controller: %w", c.Name, err)
+		}
+	}
+	return mgr, nil
+}
+
+func ptr[T any](v T) *T { return &v }
