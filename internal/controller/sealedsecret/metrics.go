@@ -76,8 +76,10 @@ func NewMetrics(reg prometheus.Registerer, revision string) (*Metrics, error) {
 	return m, nil
 }
 
-func (m *Metrics) unsealed()                        { m.unsealRequests.Inc() }
-func (m *Metrics) failed(reason, namespace string)  { m.unsealErrors.WithLabelValues(reason, namespace).Inc() }
+func (m *Metrics) unsealed() { m.unsealRequests.Inc() }
+func (m *Metrics) failed(reason, namespace string) {
+	m.unsealErrors.WithLabelValues(reason, namespace).Inc()
+}
 func (m *Metrics) observe(outcome string, d time.Duration) {
 	m.reconcileDuration.WithLabelValues(outcome).Observe(d.Seconds())
 }

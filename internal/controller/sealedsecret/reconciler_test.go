@@ -202,8 +202,8 @@ func TestReconcile(t *testing.T) {
 				return ss
 			},
 			synced: corev1.ConditionTrue, event: EventUnsealed,
-			data:   map[string]string{"password": planted, "user": "admin", "dsn": "pg://admin@db"},
-			owned:  true, fps: []string{a.Fingerprint},
+			data:  map[string]string{"password": planted, "user": "admin", "dsn": "pg://admin@db"},
+			owned: true, fps: []string{a.Fingerprint},
 		},
 		{
 			name: "items sealed with two keys", keys: []keys.Key{a, b},
@@ -214,7 +214,7 @@ func TestReconcile(t *testing.T) {
 				return ss
 			},
 			synced: corev1.ConditionTrue, event: EventUnsealed,
-			data:   map[string]string{"password": planted, "user": "admin"}, owned: true,
+			data: map[string]string{"password": planted, "user": "admin"}, owned: true,
 			fps: sortedFPs(a.Fingerprint, b.Fingerprint),
 		},
 		{
@@ -293,7 +293,7 @@ func TestReconcile(t *testing.T) {
 				})
 			},
 			synced: corev1.ConditionTrue, event: EventUnsealed,
-			data:   map[string]string{"password": planted, "user": "admin"}, owned: false, fps: []string{a.Fingerprint},
+			data: map[string]string{"password": planted, "user": "admin"}, owned: false, fps: []string{a.Fingerprint},
 		},
 		{
 			name: "legacy spec.data refused by flag", keys: []keys.Key{a},
