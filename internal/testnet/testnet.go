@@ -12,6 +12,7 @@ package testnet
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -104,4 +105,37 @@ func (h *Host) Close() error {
 		errs = append(errs, fmt.Errorf("ip netns del %s: %s", h.Name, out))
 	}
 	return errors.Join(errs...)
+}
+
+// Forward accepts connections on ln and relays each to target (an address
+// in the root namespace, such as a server on 127.0.0.1), until ln is closed.
+// With a listener from Listen, it makes a loopback server reachable at the
+// test host's IP.
+func Forward(ln net.Listener, target string) {
+	for {
+		in, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer in.Close()
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				return
+			}
+			defer out.Close()
+			done := make(chan struct{}, 2)
+			relay := func(dst, src net.Conn) {
+				io.Copy(dst, src)
+				if tcp, ok := dst.(*net.TCPConn); ok {
+					tcp.CloseWrite()
+				}
+				done <- struct{}{}
+			}
+			go relay(out, in)
+			go relay(in, out)
+			<-done
+			<-done
+		}()
+	}
 }

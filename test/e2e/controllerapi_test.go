@@ -10,19 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/keyward/keyward/internal/cli"
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/keys"
-	"github.com/keyward/keyward/internal/testnet"
 )
 
 // staticKeys serves fixed key pairs to the HTTP API; the newest is last.
@@ -44,70 +37,18 @@ func (k staticKeys) CurrentCert() ([]byte, *rsa.PublicKey, bool) {
 	return p.CertPEM(), &p.Key.PublicKey, true
 }
 
-var testHosts atomic.Int32
-
-// exposeOnTestHost serves h on a test host (a network namespace of this
-// machine: the API server refuses loopback endpoints) and makes the API
-// server's service proxy reach it as Service namespace/name, port "http".
-// The proxy only dials endpoints that belong to a Pod with that IP, so a Pod
-// object (never scheduled: this cluster has no kubelet) stands in for the
-// controller Pod.
-func exposeOnTestHost(ctx context.Context, t *testing.T, namespace, name string, h http.Handler) {
+// serveLoopback runs h on 127.0.0.1 and returns its address.
+func serveLoopback(t *testing.T, h http.Handler) string {
 	t.Helper()
-	host, err := testnet.New(os.Getpid()*8 + int(testHosts.Add(1)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { host.Close() })
-	ln, err := host.Listen(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ip := host.IP.String()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	port := int32(ln.Addr().(*net.TCPAddr).Port)
-
-	c := cluster.Client
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name + "-0"},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "controller", Image: "keyward"}}},
-	}
-	if err := c.Create(ctx, pod); err != nil {
-		t.Fatal(err)
-	}
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}
-	if err := c.Status().Update(ctx, pod); err != nil {
-		t.Fatalf("setting the stand-in Pod's IP: %v", err)
-	}
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{
-			Name: "http", Port: 8080, TargetPort: intstr.FromInt32(port),
-		}}},
-	}
-	if err := c.Create(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
-	ready := true
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name + "-testhost",
-			Labels: map[string]string{discoveryv1.LabelServiceName: name}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints: []discoveryv1.Endpoint{{
-			Addresses:  []string{ip},
-			Conditions: discoveryv1.EndpointConditions{Ready: &ready},
-			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: namespace, Name: pod.Name, UID: pod.UID},
-		}},
-		Ports: []discoveryv1.EndpointPort{{Name: ptrTo("http"), Port: &port}},
-	}
-	if err := c.Create(ctx, slice); err != nil {
-		t.Fatal(err)
-	}
+	return ln.Addr().String()
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // runCLI runs the keyward binary's entry point in-process under name
 // (keyward or kubeseal) and returns exit code, stdout and stderr.
@@ -138,7 +79,11 @@ func TestKubesealThroughServiceProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exposeOnTestHost(ctx, t, ns, "sealed-secrets-controller", h)
+	stop, err := cluster.ExposeService(ctx, ns, "sealed-secrets-controller", serveLoopback(t, h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
 	ctl := []string{"--controller-namespace", ns}
 
 	code, cert, stderr := runCLI(t, "kubeseal", nil, append([]string{"--fetch-cert"}, ctl...)...)
