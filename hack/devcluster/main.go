@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,8 +31,13 @@ func run() int {
 	// Our own flag set: controller-runtime registers --kubeconfig on the global one.
 	flags := flag.NewFlagSet("devcluster", flag.ExitOnError)
 	kubeconfig := flags.String("write-kubeconfig", "", "also copy the admin kubeconfig to this path")
+	var exposes []string
+	flags.Func("expose", "NAMESPACE/SERVICE=HOST:PORT: reach a local server through the API server's service proxy as that Service (repeatable; needs root)", func(v string) error {
+		exposes = append(exposes, v)
+		return nil
+	})
 	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "usage: devcluster [--write-kubeconfig PATH] [-- COMMAND ARGS...]\n")
+		fmt.Fprintf(flags.Output(), "usage: devcluster [--write-kubeconfig PATH] [--expose NS/SVC=HOST:PORT]... [-- COMMAND ARGS...]\n")
 		flags.PrintDefaults()
 	}
 	_ = flags.Parse(os.Args[1:])
@@ -48,6 +54,21 @@ func run() int {
 	}
 	defer c.Stop()
 	fmt.Fprintf(os.Stderr, "devcluster: up in %s at %s\n", time.Since(start).Round(time.Millisecond), c.Config.Host)
+
+	for _, e := range exposes {
+		svc, target, ok := strings.Cut(e, "=")
+		ns, name, ok2 := strings.Cut(svc, "/")
+		if !ok || !ok2 {
+			fmt.Fprintf(os.Stderr, "devcluster: --expose %q: want NAMESPACE/SERVICE=HOST:PORT\n", e)
+			return 2
+		}
+		stopExpose, err := c.ExposeService(ctx, ns, name, target)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "devcluster:", err)
+			return 1
+		}
+		defer stopExpose()
+	}
 
 	path := c.Kubeconfig
 	if *kubeconfig != "" {
