@@ -184,7 +184,11 @@ type Store struct {
 	lastSweep   time.Time
 }
 
-type readKey struct{ key, version string }
+type readKey struct {
+	key, version string
+	// meta marks a read of the secret's metadata rather than its value.
+	meta bool
+}
 
 type call struct {
 	done   chan struct{}
@@ -316,7 +320,21 @@ func (s *Store) close() {
 // store, though it joins an identical read already in flight. The returned
 // Secret is shared: treat it as read-only.
 func (s *Store) Read(ctx context.Context, key, version string, maxAge time.Duration) (Secret, time.Time, error) {
-	rk := readKey{key, version}
+	return s.read(ctx, readKey{key: key, version: version}, maxAge)
+}
+
+// ReadMetadata returns the metadata of the remote secret key (its tags or
+// labels, as a JSON object) for remoteRef.metadataPolicy Fetch, cached and
+// coalesced like Read.
+func (s *Store) ReadMetadata(ctx context.Context, key string, maxAge time.Duration) (Secret, time.Time, error) {
+	if _, ok := s.currentClient().(MetadataReader); !ok {
+		return Secret{}, time.Time{}, fmt.Errorf("%s: the %s provider has no metadata to fetch", s.label, s.providerName())
+	}
+	return s.read(ctx, readKey{key: key, meta: true}, maxAge)
+}
+
+func (s *Store) read(ctx context.Context, rk readKey, maxAge time.Duration) (Secret, time.Time, error) {
+	key, version := rk.key, rk.version
 	limit := min(maxAge, s.m.opts.ValueCacheMaxAge)
 	s.mu.Lock()
 	prov := s.provider
@@ -344,17 +362,29 @@ func (s *Store) Read(ctx context.Context, key, version string, maxAge time.Durat
 	c.at = s.m.now()
 	// The read outlives a caller that gives up, since others may be waiting on it.
 	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.m.opts.CallTimeout)
-	err := s.do(callCtx, "Read", func(ctx context.Context) error {
+	name, what := "Read", "reading key"
+	if rk.meta {
+		name, what = "ReadMetadata", "reading the metadata of key"
+	}
+	err := s.do(callCtx, name, func(ctx context.Context) error {
 		if cl == nil {
 			return errors.New("store client closed")
 		}
 		var err error
+		if rk.meta {
+			mr, ok := cl.(MetadataReader)
+			if !ok {
+				return errors.New("the store client has no metadata to fetch")
+			}
+			c.secret, err = mr.ReadMetadata(ctx, key)
+			return err
+		}
 		c.secret, err = cl.Read(ctx, key, version)
 		return err
 	})
 	cancel()
 	if err != nil {
-		c.err = fmt.Errorf("%s: reading key %q: %w", s.label, key, err)
+		c.err = fmt.Errorf("%s: %s %q: %w", s.label, what, key, err)
 	}
 
 	s.mu.Lock()
@@ -468,6 +498,7 @@ func (s *Store) do(ctx context.Context, name string, f func(context.Context) err
 		return ctx.Err()
 	}
 	defer func() { <-s.sem }()
+	ctx = withThrottleReporter(ctx, func() { s.m.metrics.storeThrottle(prov, s.label, name) })
 	start := time.Now()
 	err := f(ctx)
 	s.m.metrics.observe(prov, s.label, name, time.Since(start), err)

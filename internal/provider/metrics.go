@@ -14,6 +14,8 @@ type Metrics struct {
 	duration  *prometheus.HistogramVec
 	reads     *prometheus.CounterVec
 	throttled *prometheus.CounterVec
+	// storeThrottled counts throttling replies from the stores themselves.
+	storeThrottled *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (when not nil).
@@ -36,9 +38,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "keyward_provider_throttled_total",
 			Help: "Calls delayed by a store's rate limit.",
 		}, []string{"provider", "store"}),
+		storeThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "keyward_provider_store_throttled_total",
+			Help: "Throttling replies from secret stores (each answered with a backoff and a retry), by provider, store and call.",
+		}, []string{"provider", "store", "call"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.calls, m.duration, m.reads, m.throttled)
+		reg.MustRegister(m.calls, m.duration, m.reads, m.throttled, m.storeThrottled)
 	}
 	return m
 }
@@ -69,5 +75,11 @@ func (m *Metrics) read(provider, store, source string) {
 func (m *Metrics) throttle(provider, store string) {
 	if m != nil {
 		m.throttled.WithLabelValues(provider, store).Inc()
+	}
+}
+
+func (m *Metrics) storeThrottle(provider, store, call string) {
+	if m != nil {
+		m.storeThrottled.WithLabelValues(provider, store, call).Inc()
 	}
 }

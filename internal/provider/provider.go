@@ -75,6 +75,14 @@ type Writer interface {
 	Delete(ctx context.Context, key, property string) error
 }
 
+// MetadataReader is implemented by clients of stores that keep metadata
+// (tags, labels) beside a secret's value, for remoteRef.metadataPolicy Fetch.
+type MetadataReader interface {
+	// ReadMetadata returns the metadata of the remote secret key as a JSON
+	// object in Value, so that a property selects one entry.
+	ReadMetadata(ctx context.Context, key string) (Secret, error)
+}
+
 // Expiring is implemented by clients holding credentials that expire; the
 // Manager rebuilds such a client shortly before then.
 type Expiring interface {
