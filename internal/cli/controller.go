@@ -24,16 +24,35 @@ func newControllerCommand(s Streams, getenv func(string) string) *cobra.Command 
 		qps        float32
 		burst      int
 		enabled    = map[string]*bool{}
+		sealed     sealedSecretsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "controller",
-		Short: "Run the in-cluster controllers (ExternalSecret, SecretStore, ClusterExternalSecret, PushSecret)",
+		Short: "Run the in-cluster controllers (SealedSecret, ExternalSecret, SecretStore, ClusterExternalSecret, PushSecret)",
 		Long: `Run Keyward's controllers in one manager. Each can be switched off with
---enable-<name>=false. Only Secrets carrying reconcile.external-secrets.io/managed=true
-are cached, so memory does not grow with the number of Secrets in the cluster.`,
+--enable-<name>=false. Only Secrets the controllers label as theirs are cached, so
+memory does not grow with the number of Secrets in the cluster.
+
+The SealedSecret controller takes Bitnami's flags and SEALED_SECRETS_<FLAG>
+variables (every flag here can be set that way; the command line wins), serves
+the kubeseal HTTP API on --listen-addr and metrics on --listen-metrics-addr.
+SIGUSR1 makes a new sealing key.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctrl.SetLogger(funcr.NewJSON(func(obj string) { fmt.Fprintln(s.Err, obj) }, funcr.Options{}))
+			if err := applyEnv(cmd.Flags(), getenv); err != nil {
+				return err
+			}
+			verbosity, err := sealed.verbosity()
+			if err != nil {
+				return err
+			}
+			if opts.SealedSecrets, err = sealed.options(getenv); err != nil {
+				return err
+			}
+			if opts.LeaderElectionNamespace == "" {
+				opts.LeaderElectionNamespace = opts.SealedSecrets.Keys.Namespace
+			}
+			ctrl.SetLogger(funcr.NewJSON(func(obj string) { fmt.Fprintln(s.Err, obj) }, funcr.Options{Verbosity: verbosity}))
 			cfg, err := controllerRESTConfig(kubeconfig, getenv)
 			if err != nil {
 				return err
@@ -47,6 +66,7 @@ are cached, so memory does not grow with the number of Secrets in the cluster.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			opts.SealedSecrets.RenewNow = renewOnSignal(ctx)
 			mgr, err := manager.New(ctx, opts)
 			if err != nil {
 				return err
@@ -56,19 +76,26 @@ are cached, so memory does not grow with the number of Secrets in the cluster.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, then the in-cluster ServiceAccount)")
-	f.StringVar(&opts.MetricsAddr, "metrics-addr", ":8080", "address of the Prometheus /metrics endpoint (0 turns it off)")
+	// Bitnami's layout: the HTTP API on :8080 (--listen-addr), metrics on :8081.
+	f.StringVar(&opts.MetricsAddr, "listen-metrics-addr", ":8081", "address of the Prometheus /metrics endpoint (0 turns it off)")
+	f.StringVar(&opts.MetricsAddr, "metrics-addr", ":8081", "")
+	_ = f.MarkDeprecated("metrics-addr", "use --listen-metrics-addr")
 	f.StringVar(&opts.HealthAddr, "health-addr", ":8082", "address of /healthz and /readyz (0 turns them off)")
 	f.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader, so only one of several replicas reconciles")
-	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's)")
+	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: --controller-namespace)")
 	f.StringVar(&opts.Class, "controller-class", "", "serve only stores whose spec.controller is this class")
 	f.IntVar(&opts.Workers, "concurrent", 10, "objects each controller reconciles at once")
-	f.Float32Var(&qps, "kube-api-qps", 200, "requests per second to the Kubernetes API")
-	f.IntVar(&burst, "kube-api-burst", 400, "burst of requests to the Kubernetes API")
+	// Bitnami's 5/10 make 2,000 SealedSecrets take twenty minutes.
+	f.Float32Var(&qps, "kubeclient-qps", 200, "requests per second to the Kubernetes API")
+	f.IntVar(&burst, "kubeclient-burst", 400, "burst of requests to the Kubernetes API")
+	f.Float32Var(&qps, "kube-api-qps", 200, "same as --kubeclient-qps")
+	f.IntVar(&burst, "kube-api-burst", 400, "same as --kubeclient-burst")
 	f.Float64Var(&opts.Provider.QPS, "store-qps", 50, "calls per second to each secret store")
 	f.IntVar(&opts.Provider.Burst, "store-burst", 100, "burst of calls to each secret store")
 	f.IntVar(&opts.Provider.MaxConcurrent, "store-max-concurrent", 10, "calls in flight to each secret store")
 	f.DurationVar(&opts.Provider.ValueCacheMaxAge, "store-value-cache", 5*time.Minute,
 		"longest a value read from a store is reused for other ExternalSecrets (each also asks for at most half its refreshInterval; negative turns the cache off)")
+	sealed.register(f)
 	for _, c := range manager.Controllers() {
 		enabled[c.Name] = f.Bool("enable-"+c.Name, true, "run the "+c.Name+" controller ("+c.Help+")")
 	}

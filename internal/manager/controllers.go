@@ -10,6 +10,18 @@ import (
 	"github.com/keyward/keyward/internal/controller/secretstore"
 )
 
+// Only enables the named controllers and switches off every other one.
+func Only(names ...string) map[string]bool {
+	on := map[string]bool{}
+	for _, c := range Controllers() {
+		on[c.Name] = false
+	}
+	for _, n := range names {
+		on[n] = true
+	}
+	return on
+}
+
 // Controllers lists every controller the manager can run, in the order
 // they are set up. Add new ones here: nothing registers itself.
 func Controllers() []Controller {
@@ -33,6 +45,7 @@ func Controllers() []Controller {
 		{Name: "clusterexternalsecret", Help: "ClusterExternalSecret -> one ExternalSecret per namespace", Setup: func(_ context.Context, env *Env) error {
 			return (&clusterexternalsecret.Reconciler{Client: env.Manager.GetClient(), Workers: env.Workers}).SetupWithManager(env.Manager)
 		}},
+		{Name: "sealedsecret", Help: "SealedSecret -> Secret, the sealing keys and the kubeseal HTTP API", Setup: setupSealedSecrets},
 		{Name: "pushsecret", Help: "PushSecret: Secret values -> stores", Setup: func(_ context.Context, env *Env) error {
 			mgr := env.Manager
 			return (&pushsecret.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Providers: env.Providers,

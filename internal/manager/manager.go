@@ -25,6 +25,7 @@ import (
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	esv1alpha1 "github.com/keyward/keyward/api/externalsecrets/v1alpha1"
 	esv1beta1 "github.com/keyward/keyward/api/externalsecrets/v1beta1"
+	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/provider/fake"
 	providerkube "github.com/keyward/keyward/internal/provider/kubernetes"
@@ -51,6 +52,8 @@ type Options struct {
 	Provider provider.Options
 	// Registry receives the metrics; tests give each manager its own.
 	Registry prometheus.Registerer
+	// SealedSecrets configures the SealedSecret controller.
+	SealedSecrets SealedSecretsOptions
 }
 
 // Env is what a controller's setup gets.
@@ -60,6 +63,9 @@ type Env struct {
 	Registry  prometheus.Registerer
 	Class     string
 	Workers   int
+	// Kube is a clientset for what the cache does not serve.
+	Kube          kubernetes.Interface
+	SealedSecrets SealedSecretsOptions
 }
 
 // Controller is one controller the manager can run.
@@ -75,7 +81,7 @@ type Controller struct {
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme, esv1alpha1.AddToScheme,
+		clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme, esv1alpha1.AddToScheme, ssv1.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			return nil, err
@@ -98,6 +104,9 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "keyward-controller",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
+		// A replica that stops hands over at once instead of after the
+		// lease runs out, so a restart or rollout does not stall.
+		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			// Never an informer over every Secret: only those we manage.
 			&corev1.Secret{}: {Label: managed},
@@ -129,9 +138,11 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 			providerkube.New(opts.Config),
 			fake.New(),
 		),
-		Registry: opts.Registry,
-		Class:    opts.Class,
-		Workers:  opts.Workers,
+		Registry:      opts.Registry,
+		Class:         opts.Class,
+		Workers:       opts.Workers,
+		Kube:          cs,
+		SealedSecrets: opts.SealedSecrets,
 	}
 	for _, c := range Controllers() {
 		if on, set := opts.Enabled[c.Name]; set && !on {

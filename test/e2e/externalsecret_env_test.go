@@ -78,6 +78,8 @@ func externalSecretsEnv(t *testing.T) *esEnv {
 		ctx := context.Background()
 		mgr, err := manager.New(ctx, manager.Options{
 			Config: &cfg, MetricsAddr: "0", HealthAddr: "0", Registry: reg, Workers: 10,
+			// The SealedSecret tests run their own controllers.
+			Enabled: map[string]bool{"sealedsecret": false},
 		})
 		if err != nil {
 			esEnvErr = err

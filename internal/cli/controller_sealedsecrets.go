@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/internal/manager"
+	"github.com/keyward/keyward/internal/version"
+)
+
+// serviceAccountNamespace is where a Pod learns its namespace when
+// POD_NAMESPACE is not set.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// sealedSecretsFlags are Bitnami's controller flags (same names, defaults
+// and SEALED_SECRETS_* variables), so its Deployment args carry over.
+type sealedSecretsFlags struct {
+	namespace, prefix, cn, order, cutoff string
+	privateKeyLabels, privateKeyAnnots   string
+	keySize                              int
+	ttl, renewPeriod                     time.Duration
+	acceptV1, updateStatus, skipRecreate bool
+	workers                              int
+	listenAddr                           string
+	rateLimit                            float64
+	rateBurst                            int
+	logLevel                             string
+}
+
+func (f *sealedSecretsFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.namespace, "controller-namespace", "", "namespace of the key Secrets and the leader-election Lease (default $POD_NAMESPACE, then the Pod's, then kube-system)")
+	fs.StringVar(&f.prefix, "key-prefix", keys.DefaultKeyPrefix, "name prefix of the key Secrets")
+	fs.IntVar(&f.keySize, "key-size", keys.DefaultKeySize, "RSA size of new keys: 2048, 3072 or 4096")
+	fs.DurationVar(&f.ttl, "key-ttl", keys.DefaultTTL, "validity of the certificates of new keys")
+	fs.StringVar(&f.cn, "my-cn", "", "common name of the certificates of new keys")
+	fs.DurationVar(&f.renewPeriod, "key-renew-period", 720*time.Hour, "make a new key this long after the newest (0 turns renewal off; SIGUSR1 renews now)")
+	fs.DurationVar(&f.renewPeriod, "rotate-period", 720*time.Hour, "")
+	_ = fs.MarkDeprecated("rotate-period", "use --key-renew-period")
+	fs.StringVar(&f.cutoff, "key-cutoff-time", "", "make a new key at start if the newest predates this time (RFC 1123 with numeric zone, as `date -R` prints)")
+	fs.StringVar(&f.order, "key-order-priority", string(keys.OrderCertNotBefore), "which key is newest: CertNotBefore or SecretCreationTimestamp")
+	fs.StringVar(&f.privateKeyLabels, "privatekey-labels", "", "extra labels on new key Secrets (k=v,k=v)")
+	fs.StringVar(&f.privateKeyAnnots, "privatekey-annotations", "", "annotations on new key Secrets (k=v,k=v)")
+	fs.BoolVar(&f.acceptV1, "accept-deprecated-v1-data", true, "open SealedSecrets in the deprecated spec.data format")
+	fs.BoolVar(&f.updateStatus, "update-status", true, "write the Synced condition to SealedSecret status")
+	fs.BoolVar(&f.skipRecreate, "skip-recreate", false, "do not make a Secret again when someone deletes it")
+	fs.IntVar(&f.workers, "workers", max(2, runtime.NumCPU()), "SealedSecrets unsealed at once")
+	fs.StringVar(&f.listenAddr, "listen-addr", ":8080", "address of the HTTP API kubeseal uses (0 turns it off)")
+	fs.Float64Var(&f.rateLimit, "rate-limit", 2, "/v1/verify requests per second per client")
+	fs.IntVar(&f.rateBurst, "rate-limit-burst", 2, "/v1/verify burst per client")
+	fs.StringVar(&f.logLevel, "log-level", "INFO", "INFO, or DEBUG for every detail (values never appear in logs)")
+}
+
+// options turns the flags into the manager's SealedSecret options.
+func (f *sealedSecretsFlags) options(getenv func(string) string) (manager.SealedSecretsOptions, error) {
+	var o manager.SealedSecretsOptions
+	order, err := keys.ParseOrderPriority(f.order)
+	if err != nil {
+		return o, fmt.Errorf("--key-order-priority: %w", err)
+	}
+	if f.cutoff != "" {
+		if o.Cutoff, err = time.Parse(time.RFC1123Z, f.cutoff); err != nil {
+			return o, fmt.Errorf("--key-cutoff-time %q: want RFC 1123 with a numeric zone, as `date -R` prints", f.cutoff)
+		}
+	}
+	switch f.keySize {
+	case 2048, 3072, 4096:
+	default:
+		return o, fmt.Errorf("--key-size %d: must be 2048, 3072 or 4096", f.keySize)
+	}
+	labels, err := parseKV("--privatekey-labels", f.privateKeyLabels)
+	if err != nil {
+		return o, err
+	}
+	annots, err := parseKV("--privatekey-annotations", f.privateKeyAnnots)
+	if err != nil {
+		return o, err
+	}
+	o.Keys = keys.RegistryOptions{
+		Namespace: controllerNamespace(f.namespace, getenv), Prefix: f.prefix, Order: order,
+		KeySize: f.keySize, CN: f.cn, TTL: f.ttl, Labels: labels, Annotations: annots,
+	}
+	o.RenewPeriod = f.renewPeriod
+	o.UpdateStatus, o.AcceptV1Data, o.SkipRecreate = f.updateStatus, f.acceptV1, f.skipRecreate
+	o.Workers = f.workers
+	o.ListenAddr, o.RateLimit, o.RateBurst = f.listenAddr, f.rateLimit, f.rateBurst
+	o.Revision = version.Get().Commit
+	return o, nil
+}
+
+// verbosity maps --log-level to a logr verbosity.
+func (f *sealedSecretsFlags) verbosity() (int, error) {
+	switch strings.ToUpper(f.logLevel) {
+	case "INFO", "":
+		return 0, nil
+	case "DEBUG":
+		return 10, nil
+	}
+	return 0, fmt.Errorf("--log-level %q: must be INFO or DEBUG", f.logLevel)
+}
+
+// controllerNamespace is the flag, else $POD_NAMESPACE, else the Pod's
+// ServiceAccount namespace, else kube-system (where Bitnami's manifests
+// install the controller).
+func controllerNamespace(flag string, getenv func(string) string) string {
+	if flag != "" {
+		return flag
+	}
+	if ns := getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile(serviceAccountNamespace); err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b))
+	}
+	return keys.DefaultNamespace
+}
+
+// renewOnSignal turns SIGUSR1 into key renewal requests until ctx ends.
+func renewOnSignal(ctx context.Context) <-chan struct{} {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	out := make(chan struct{}, 1)
+	go func() {
+		defer signal.Stop(sig)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sig:
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return out
+}
