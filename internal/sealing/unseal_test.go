@@ -67,13 +67,13 @@ func TestUnsealErrorsNameEveryItem(t *testing.T) {
 	ss.Spec.EncryptedData["foreign"] = foreign
 	ss.Spec.EncryptedData["garbled"] = "!!!"
 	ss.Spec.EncryptedData["short"] = "AQ=="
-	ss.Spec.Template.Data = map[string]string{"bad": "{{ .password | b64dec }}", "broken": "{{ .password "}
+	ss.Spec.Template.Data = map[string]string{"bad": "{{ .password | b64dec }}", "broken": "{{ .password ", "loud": "{{ fail .password }}"}
 	_, err = Unseal(ss, []*rsa.PrivateKey{k})
 	if err == nil {
 		t.Fatal("no error")
 	}
 	want := `SealedSecret prod/db: item "foreign": no key could decrypt secret; item "garbled": ciphertext is not valid base64; item "short": ciphertext too short; item "bad": `
-	if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), `item "broken": `) {
+	if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), `item "broken": `) || !strings.Contains(err.Error(), "[redacted]") {
 		t.Fatalf("error:\n%v\nwant prefix:\n%s", err, want)
 	}
 	if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "Pl4nted") {
@@ -83,8 +83,8 @@ func TestUnsealErrorsNameEveryItem(t *testing.T) {
 		t.Fatal("errors.Is(ErrNoKey) should hold")
 	}
 	var ue *UnsealError
-	if !errors.As(err, &ue) || len(ue.Items) != 5 {
-		t.Fatalf("UnsealError with 5 items expected: %#v", err)
+	if !errors.As(err, &ue) || len(ue.Items) != 6 {
+		t.Fatalf("UnsealError with 6 items expected: %#v", err)
 	}
 }
 
