@@ -19,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -54,6 +55,9 @@ type Options struct {
 	Registry prometheus.Registerer
 	// SealedSecrets configures the SealedSecret controller.
 	SealedSecrets SealedSecretsOptions
+	// SkipNameValidation lets one process run several managers (tests):
+	// controller-runtime refuses two controllers of the same name otherwise.
+	SkipNameValidation bool
 }
 
 // Env is what a controller's setup gets.
@@ -116,6 +120,7 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 			DisableFor: []client.Object{&corev1.ConfigMap{}},
 		}},
 		GracefulShutdownTimeout: ptr(10 * time.Second),
+		Controller:              config.Controller{SkipNameValidation: ptr(opts.SkipNameValidation)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the controller manager: %w", err)
