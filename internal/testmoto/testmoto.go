@@ -2,7 +2,8 @@
 // loopback for tests of the AWS provider: Secrets Manager, Parameter Store
 // and STS. In front of it sits a small counting proxy, so tests can count
 // the calls each operation received and make the next calls to one
-// operation fail with a throttling reply.
+// operation fail with an AWS error reply moto never sends by itself
+// (throttling, access denied, bad credentials).
 //
 // moto_server must be on PATH; when it is not, Start fails (tests never
 // skip for want of it).
@@ -40,9 +41,18 @@ type Server struct {
 	exit  chan error
 	proxy *http.Server
 
-	mu       sync.Mutex
-	calls    map[string]int
-	throttle map[string]int
+	mu     sync.Mutex
+	calls  map[string]int
+	fail   map[string]*failure
+	params map[string][]url.Values
+}
+
+// failure is an error reply to send instead of forwarding a call.
+type failure struct {
+	n      int
+	status int
+	code   string
+	msg    string
 }
 
 var listening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
@@ -54,6 +64,12 @@ func Start(ctx context.Context) (*Server, error) {
 		return nil, errors.New("moto_server is not on PATH: the AWS provider tests need it (it ships in this machine image as Python moto 5.x; `pip install 'moto[server]'` elsewhere)")
 	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
+	// The tests' AWS settings are for the client side; moto runs without them.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	// Its own process group, so that Stop ends the Python server and any child.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
@@ -64,7 +80,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting moto_server: %w", err)
 	}
-	s := &Server{cmd: cmd, exit: make(chan error, 1), calls: map[string]int{}, throttle: map[string]int{}}
+	s := &Server{cmd: cmd, exit: make(chan error, 1), calls: map[string]int{}, fail: map[string]*failure{}, params: map[string][]url.Values{}}
 	found := make(chan string, 1)
 	var output bytes.Buffer
 	var outMu sync.Mutex
@@ -141,13 +157,14 @@ func (s *Server) startProxy() error {
 	}
 	s.URL = "http://" + ln.Addr().String()
 	s.proxy = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op := operation(r)
-		if op != "" && s.count(op) {
-			// The shape AWS JSON and query protocols use for throttling.
+		op, params := operation(r)
+		if f := s.count(op, params); f != nil {
+			// The shape of AWS JSON-protocol errors; the SDK reads the code
+			// from the header and the body.
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.Header().Set("X-Amzn-ErrorType", "ThrottlingException")
-			w.WriteHeader(http.StatusBadRequest)
-			io.WriteString(w, `{"__type":"ThrottlingException","message":"Rate exceeded"}`)
+			w.Header().Set("X-Amzn-ErrorType", f.code)
+			w.WriteHeader(f.status)
+			fmt.Fprintf(w, `{"__type":%q,"message":%q}`, f.code, f.msg)
 			return
 		}
 		rp.ServeHTTP(w, r)
@@ -158,37 +175,44 @@ func (s *Server) startProxy() error {
 
 // operation names the AWS operation of r: "secretsmanager.GetSecretValue",
 // "AmazonSSM.GetParameter" (JSON protocol target) or "sts.AssumeRole"
-// (query protocol Action).
-func operation(r *http.Request) string {
+// (query protocol Action, returned with its parameters).
+func operation(r *http.Request) (string, url.Values) {
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
-		return t
+		return t, nil
 	}
 	if r.Method != http.MethodPost || r.Body == nil {
-		return ""
+		return "", nil
 	}
 	body, err := io.ReadAll(r.Body)
 	r.Body.Close()
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
-		return ""
+		return "", nil
 	}
 	v, err := url.ParseQuery(string(body))
 	if err != nil || v.Get("Action") == "" {
-		return ""
+		return "", nil
 	}
-	return "sts." + v.Get("Action")
+	return "sts." + v.Get("Action"), v
 }
 
-// count records a call and reports whether it must be throttled.
-func (s *Server) count(op string) bool {
+// count records a call and returns the failure to reply with, if any.
+func (s *Server) count(op string, params url.Values) *failure {
+	if op == "" {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[op]++
-	if s.throttle[op] > 0 {
-		s.throttle[op]--
-		return true
+	if params != nil {
+		s.params[op] = append(s.params[op], params)
 	}
-	return false
+	if f := s.fail[op]; f != nil && f.n > 0 {
+		f.n--
+		c := *f
+		return &c
+	}
+	return nil
 }
 
 // Calls returns how many calls each operation received since the last
@@ -211,10 +235,25 @@ func (s *Server) Count(op string) int {
 	return s.calls[op]
 }
 
+// Params returns the parameters of each query-protocol (STS) call to op
+// since the last Reset, for checking what was asked (role, external ID, tags).
+func (s *Server) Params(op string) []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]url.Values(nil), s.params[op]...)
+}
+
 // Throttle makes the next n calls to op fail with a ThrottlingException.
 func (s *Server) Throttle(op string, n int) {
+	s.Fail(op, n, http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
+}
+
+// Fail makes the next n calls to op fail with HTTP status and the AWS error
+// code and message given, for example 400 AccessDeniedException or
+// UnrecognizedClientException (what AWS answers to unknown access keys).
+func (s *Server) Fail(op string, n, status int, code, message string) {
 	s.mu.Lock()
-	s.throttle[op] = n
+	s.fail[op] = &failure{n: n, status: status, code: code, msg: message}
 	s.mu.Unlock()
 }
 
@@ -231,7 +270,8 @@ func (s *Server) Reset(t testing.TB) {
 	}
 	s.mu.Lock()
 	s.calls = map[string]int{}
-	s.throttle = map[string]int{}
+	s.fail = map[string]*failure{}
+	s.params = map[string][]url.Values{}
 	s.mu.Unlock()
 }
 
@@ -259,8 +299,11 @@ func (s *Server) kill() {
 // cannot start fails the package with the reason.
 //
 //	var moto *testmoto.Server
-//	func TestMain(m *testing.M) { os.Exit(testmoto.Main(m, &moto)) }
-func Main(m *testing.M, set **Server) int {
+//	func TestMain(m *testing.M) { os.Exit(testmoto.Main(m, &moto, nil)) }
+//
+// ready, when not nil, runs once the server answers and before the tests
+// (for example to point AWS_ENDPOINT_URL at it).
+func Main(m *testing.M, set **Server, ready func(*Server)) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	s, err := Start(ctx)
 	cancel()
@@ -270,5 +313,8 @@ func Main(m *testing.M, set **Server) int {
 	}
 	*set = s
 	defer s.Stop()
+	if ready != nil {
+		ready(s)
+	}
 	return m.Run()
 }
