@@ -28,6 +28,7 @@ import (
 	esv1beta1 "github.com/keyward/keyward/api/externalsecrets/v1beta1"
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/provider"
+	provideraws "github.com/keyward/keyward/internal/provider/aws"
 	"github.com/keyward/keyward/internal/provider/fake"
 	providerkube "github.com/keyward/keyward/internal/provider/kubernetes"
 )
@@ -142,6 +143,7 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		Providers: provider.NewManager(provider.NewKube(mgr.GetAPIReader(), cs), provider.NewMetrics(opts.Registry), opts.Provider,
 			providerkube.New(opts.Config),
 			fake.New(),
+			provideraws.New(),
 		),
 		Registry:      opts.Registry,
 		Class:         opts.Class,
