@@ -389,6 +389,10 @@ func (s *Store) read(ctx context.Context, rk readKey, maxAge time.Duration) (Sec
 
 	s.mu.Lock()
 	delete(s.inflight, rk)
+	if errors.Is(err, ErrNotFound) {
+		// Gone from the store: no one may be served the old value any more.
+		delete(s.values, rk)
+	}
 	if err == nil && s.m.opts.ValueCacheMaxAge > 0 {
 		s.values[rk] = cached{secret: c.secret, at: c.at}
 		s.sweepLocked()

@@ -317,3 +317,24 @@ func TestSecretPropertyAndMap(t *testing.T) {
 		t.Errorf("Map of a non-object: err = %v, want an error that does not quote the value", err)
 	}
 }
+
+func TestNotFoundEvictsTheCachedValue(t *testing.T) {
+	p := &scripted{}
+	m, _, _ := newTestManager(p, Options{})
+	ctx := context.Background()
+	s, _ := m.Store(ctx, fakeStore(1), "ns")
+	if _, _, err := s.Read(ctx, "db", "", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// The key disappears; a fresh read learns it.
+	s.mu.Lock()
+	s.values[readKey{key: "missing"}] = s.values[readKey{key: "db"}]
+	s.mu.Unlock()
+	if _, _, err := s.Read(ctx, "missing", "", 0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("fresh read: %v", err)
+	}
+	// A reader that would accept a cached value must not get the old one.
+	if _, _, err := s.Read(ctx, "missing", "", time.Hour); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a value the store no longer has was served from the cache: %v", err)
+	}
+}
