@@ -139,13 +139,16 @@ func readyCondition(es *esv1.ExternalSecret) esv1.ExternalSecretStatusCondition 
 func (e *esEnv) waitReady(ctx context.Context, t *testing.T, ns, name string, status corev1.ConditionStatus, reason string) *esv1.ExternalSecret {
 	t.Helper()
 	es := &esv1.ExternalSecret{}
-	eventually(ctx, t, fmt.Sprintf("ExternalSecret %s/%s Ready=%s %s", ns, name, status, reason), func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
 		if err := e.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, es); err != nil {
 			return false, client.IgnoreNotFound(err)
 		}
 		c := readyCondition(es)
 		return c.Status == status && c.Reason == reason, nil
 	})
+	if err != nil {
+		t.Fatalf("waiting for ExternalSecret %s/%s Ready=%s %s: %v; last seen %+v", ns, name, status, reason, err, readyCondition(es))
+	}
 	return es
 }
 
@@ -231,4 +234,19 @@ func containsAny(haystack string, needles ...string) string {
 		}
 	}
 	return ""
+}
+
+// waitGone waits until obj no longer exists (any of our kinds).
+func (e *esEnv) waitGone(ctx context.Context, t *testing.T, obj client.Object, timeout time.Duration) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		err := e.client.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		t.Fatalf("%T %s still exists after %s: %v", obj, client.ObjectKeyFromObject(obj), timeout, err)
+	}
 }
