@@ -227,6 +227,16 @@ func (r *Registry) Rotate(ctx context.Context) (Key, error) {
 // as a new key Secret named prefix plus a random suffix (generateName) in
 // namespace. It never replaces an existing key.
 func CreateKeySecret(ctx context.Context, kube kubernetes.Interface, namespace, prefix string, bits int, cn string, ttl time.Duration, labels, annotations map[string]string) (*corev1.Secret, error) {
+	// Certificates and Secrets keep whole seconds: start the new key in a
+	// later second than any key made before this call, or two keys made
+	// within one second would tie and the older could stay current.
+	wait := time.NewTimer(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	defer wait.Stop()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-wait.C:
+	}
 	pair, err := Generate(bits, cn, ttl, time.Now())
 	if err != nil {
 		return nil, err

@@ -204,6 +204,18 @@ func TestCreateKeySecret(t *testing.T) {
 	if cur, ok := r.Current(); !ok || cur.Fingerprint != k.Fingerprint {
 		t.Fatal("rotated key not current at once")
 	}
+	// A second rotation right after must win, despite whole-second times.
+	kube.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		a.(k8stesting.CreateAction).GetObject().(*corev1.Secret).Name = "my-keysecond"
+		return false, nil, nil
+	})
+	k2, err := r.Rotate(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := r.Current(); cur.Fingerprint != k2.Fingerprint || !k2.Created.After(k.Created) {
+		t.Fatalf("second key not current: created %v after %v", k2.Created, k.Created)
+	}
 }
 
 func TestRenewerDue(t *testing.T) {
