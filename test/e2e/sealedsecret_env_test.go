@@ -109,7 +109,7 @@ func (c *ssController) metricsText(t *testing.T) string {
 }
 
 // sealSecret seals a Secret namespace/name with the given items for pub.
-func sealSecret(t *testing.T, pub *rsa.PublicKey, namespace, name string, items map[string]string, edit ...func(*corev1.Secret)) *ssv1.SealedSecret {
+func sealSecret(t testing.TB, pub *rsa.PublicKey, namespace, name string, items map[string]string, edit ...func(*corev1.Secret)) *ssv1.SealedSecret {
 	t.Helper()
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, StringData: items}
 	for _, e := range edit {
