@@ -30,6 +30,7 @@ import (
 	"github.com/keyward/keyward/internal/provider"
 	provideraws "github.com/keyward/keyward/internal/provider/aws"
 	"github.com/keyward/keyward/internal/provider/fake"
+	providergcp "github.com/keyward/keyward/internal/provider/gcp"
 	providerkube "github.com/keyward/keyward/internal/provider/kubernetes"
 )
 
@@ -144,6 +145,7 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 			providerkube.New(opts.Config),
 			fake.New(),
 			provideraws.New(),
+			providergcp.New(),
 		),
 		Registry:      opts.Registry,
 		Class:         opts.Class,
