@@ -1,19 +1,66 @@
 #!/usr/bin/env bash
 # What the demo shows, run with KUBECONFIG pointing at the local cluster and
-# kubectl on PATH (hack/devcluster sets both).
+# kubectl on PATH (hack/devcluster sets both): the guide's path from plain
+# Secrets in development to sealed secrets in staging.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PWD/bin:$PATH"
+work=$(mktemp -d)
+controller_pid=
+cleanup() {
+	[ -n "$controller_pid" ] && kill "$controller_pid" 2>/dev/null && wait "$controller_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+wait_for() { # seconds description command...
+	local t=$1 what=$2; shift 2
+	for _ in $(seq $((t * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+	echo "demo: timed out waiting for $what" >&2
+	return 1
+}
 
 step "keyward version"
-keyward version
+run keyward version
 
 step "The local cluster answers"
-kubectl version
-kubectl get namespaces
+run kubectl version
+run kubectl get namespaces
 
-step "A plain Secret, the first step of the guide's path (development)"
-kubectl create namespace demo
-kubectl -n demo create secret generic backend-secrets --from-literal=postgres-db-uri='postgres://app:dev-only@db:5432/app'
-kubectl -n demo get secret backend-secrets
+step "Development: a plain Secret, created with kubectl"
+run kubectl create namespace aura-development
+run kubectl -n aura-development create secret generic backend-secrets \
+	--from-literal=postgres-db-uri='postgresql://app:dev-only@db/app'
+run kubectl -n aura-development get secret backend-secrets
+
+step "Staging: the controller starts and makes its sealing key"
+keyward controller --listen-addr 127.0.0.1:18080 --listen-metrics-addr 127.0.0.1:18081 \
+	--health-addr 127.0.0.1:18082 >"$work/controller.log" 2>&1 &
+controller_pid=$!
+wait_for 60 "the controller's sealing key" curl -sf http://127.0.0.1:18080/v1/cert.pem
+run kubectl -n kube-system get secrets -l sealedsecrets.bitnami.com/sealed-secrets-key=active
+
+step "The guide's Sealed Secrets steps, as written (kubeseal is keyward under that name)"
+cd "$work"
+printf '$ kubeseal --fetch-cert > sealed-secrets-public-key.pem\n'
+kubeseal --fetch-cert > sealed-secrets-public-key.pem
+head -1 sealed-secrets-public-key.pem
+printf "\$ kubectl create secret generic backend-secrets --from-literal=postgres-db-uri='postgresql://...' --dry-run=client -o yaml | kubeseal --cert=sealed-secrets-public-key.pem -o yaml > sealed-secret.yaml\n"
+kubectl create secret generic backend-secrets \
+	--from-literal=postgres-db-uri='postgresql://app:staging-only@db/app' \
+	--dry-run=client -o yaml | kubeseal --cert=sealed-secrets-public-key.pem -o yaml > sealed-secret.yaml
+run cat sealed-secret.yaml
+run kubectl apply -f sealed-secret.yaml
+wait_for 30 "the Secret backend-secrets" kubectl get secret backend-secrets
+run kubectl get sealedsecret backend-secrets
+printf '$ kubectl get secret backend-secrets -o jsonpath={.data.postgres-db-uri} | base64 -d\n'
+kubectl get secret backend-secrets -o 'jsonpath={.data.postgres-db-uri}' | base64 -d; echo
+printf '$ kubeseal --validate < sealed-secret.yaml\n'
+kubeseal --validate < sealed-secret.yaml && echo "the controller opens it"
+cd - >/dev/null
+
+if [ -x hack/demo-vault.sh ]; then
+	step "Production: an external store"
+	bash hack/demo-vault.sh
+fi
