@@ -28,6 +28,7 @@ import (
 	esv1beta1 "github.com/keyward/keyward/api/externalsecrets/v1beta1"
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/provider"
+	providerazure "github.com/keyward/keyward/internal/provider/azure"
 	provideraws "github.com/keyward/keyward/internal/provider/aws"
 	"github.com/keyward/keyward/internal/provider/fake"
 	providergcp "github.com/keyward/keyward/internal/provider/gcp"
@@ -146,6 +147,7 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 			fake.New(),
 			provideraws.New(),
 			providergcp.New(),
+			providerazure.New(),
 		),
 		Registry:      opts.Registry,
 		Class:         opts.Class,
