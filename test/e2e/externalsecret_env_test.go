@@ -116,7 +116,7 @@ func (e *esEnv) metricsText(t *testing.T) string {
 
 // eventually polls cond until it holds; the timeout is only a backstop
 // against hanging, generous enough never to decide a passing run.
-func eventually(ctx context.Context, t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
+func eventually(ctx context.Context, t testing.TB, what string, cond func(ctx context.Context) (bool, error)) {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 90*time.Second, true, cond)
 	if err != nil {
@@ -192,21 +192,28 @@ func (e *esEnv) kubeStore(ctx context.Context, t *testing.T, appNS, sa string, w
 	for name, data := range secrets {
 		e.create(ctx, t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: src, Name: name}, StringData: data})
 	}
+	for _, o := range storeRBAC(appNS, src, sa, write) {
+		if err := e.client.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("creating %T: %v", o, err)
+		}
+	}
+	return src
+}
+
+// storeRBAC is a ServiceAccount in appNS allowed to read (and maybe write) Secrets of src.
+func storeRBAC(appNS, src, sa string, write bool) []client.Object {
 	verbs := []string{"get", "list"}
 	if write {
 		verbs = append(verbs, "create", "update", "delete")
 	}
-	if err := e.client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: appNS, Name: sa}}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	e.create(ctx, t,
+	return []client.Object{
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: appNS, Name: sa}},
 		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: src, Name: "store-" + sa},
 			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: verbs}}},
 		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: src, Name: "store-" + sa},
 			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "store-" + sa},
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: appNS, Name: sa}}},
-	)
-	return src
+	}
 }
 
 // kubeProvider is a Kubernetes provider reading src as ServiceAccount sa.
