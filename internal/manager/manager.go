@@ -28,11 +28,12 @@ import (
 	esv1beta1 "github.com/keyward/keyward/api/externalsecrets/v1beta1"
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/provider"
-	providerazure "github.com/keyward/keyward/internal/provider/azure"
 	provideraws "github.com/keyward/keyward/internal/provider/aws"
+	providerazure "github.com/keyward/keyward/internal/provider/azure"
 	"github.com/keyward/keyward/internal/provider/fake"
 	providergcp "github.com/keyward/keyward/internal/provider/gcp"
 	providerkube "github.com/keyward/keyward/internal/provider/kubernetes"
+	"github.com/keyward/keyward/internal/provider/vault"
 )
 
 // Options configure the manager.
@@ -117,9 +118,6 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			// Never an informer over every Secret: only those we manage.
 			&corev1.Secret{}: {Label: managed},
-			// managedFields of these are never read; with thousands of
-			// ExternalSecrets they are a good part of the cache.
-			&esv1.ExternalSecret{}: {Transform: cache.TransformStripManagedFields()},
 		}},
 		Client: client.Options{Cache: &client.CacheOptions{
 			// Template ConfigMaps are read when used, not cached.
@@ -148,6 +146,7 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		Providers: provider.NewManager(provider.NewKube(mgr.GetAPIReader(), cs), provider.NewMetrics(opts.Registry), opts.Provider,
 			providerkube.New(opts.Config),
 			fake.New(),
+			vault.New(),
 			provideraws.New(),
 			providergcp.New(),
 			providerazure.New(),
