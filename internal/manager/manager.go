@@ -118,6 +118,9 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			// Never an informer over every Secret: only those we manage.
 			&corev1.Secret{}: {Label: managed},
+			// managedFields of these are never read; with thousands of
+			// ExternalSecrets they are a good part of the cache.
+			&esv1.ExternalSecret{}: {Transform: cache.TransformStripManagedFields()},
 		}},
 		Client: client.Options{Cache: &client.CacheOptions{
 			// Template ConfigMaps are read when used, not cached.
