@@ -95,7 +95,7 @@ func TestCloudAWS(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := ps.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/aura/production/postgres"), Value: aws.String(uri),
-		Type: ssmtypes.ParameterTypeSecureString}); err != nil {
+		Type: ssmtypes.ParameterTypeSecureString, Tags: []ssmtypes.Tag{{Key: aws.String("owner"), Value: aws.String("team-aura")}}}); err != nil {
 		t.Fatal(err)
 	}
 	var shared []string
@@ -133,6 +133,15 @@ func TestCloudAWS(t *testing.T) {
 		t.Fatalf("applying the guide's ExternalSecret: %v", err)
 	}
 	e.create(ctx, t, sameShape(app, "backend-secrets-ssm", "aws-parameter-store", "/aura/production/postgres"))
+	// metadataPolicy Fetch reads the parameter's tags; property picks one.
+	withTags := sameShape(app, "backend-secrets-owner", "aws-parameter-store", "/aura/production/postgres")
+	withTags.Spec.Data[0].RemoteRef.MetadataPolicy = esv1.MetadataPolicyFetch
+	withTags.Spec.Data[0].RemoteRef.Property = "owner"
+	e.create(ctx, t, withTags)
+	e.waitReady(ctx, t, app, "backend-secrets-owner", corev1.ConditionTrue, esv1.ReasonSecretSynced)
+	if s := e.waitSecret(ctx, t, app, "backend-secrets-owner", nil); string(s.Data["postgres-db-uri"]) != "team-aura" {
+		t.Fatalf("metadataPolicy Fetch: data = %q, want the owner tag", s.Data["postgres-db-uri"])
+	}
 	for _, name := range []string{"backend-secrets", "backend-secrets-ssm"} {
 		e.waitReady(ctx, t, app, name, corev1.ConditionTrue, esv1.ReasonSecretSynced)
 		s := e.waitSecret(ctx, t, app, name, nil)

@@ -127,14 +127,18 @@ func (f *fetcher) fetch(ctx context.Context) (fetched, error) {
 }
 
 func (f *fetcher) read(ctx context.Context, ref *esv1.SecretStoreRef, rr esv1.ExternalSecretDataRemoteRef) (provider.Secret, error) {
-	if rr.MetadataPolicy == esv1.MetadataPolicyFetch {
-		return provider.Secret{}, unsupported("remoteRef.metadataPolicy: Fetch is not supported by Keyward yet")
-	}
 	s, err := f.store(ctx, ref)
 	if err != nil {
 		return provider.Secret{}, err
 	}
-	sec, at, err := s.Read(ctx, rr.Key, rr.Version, f.maxAge)
+	var sec provider.Secret
+	var at time.Time
+	if rr.MetadataPolicy == esv1.MetadataPolicyFetch {
+		// The secret's tags or labels instead of its value; property picks one.
+		sec, at, err = s.ReadMetadata(ctx, rr.Key, f.maxAge)
+	} else {
+		sec, at, err = s.Read(ctx, rr.Key, rr.Version, f.maxAge)
+	}
 	if err != nil {
 		return provider.Secret{}, err
 	}
