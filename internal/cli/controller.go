@@ -15,6 +15,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/keyward/keyward/internal/manager"
+	"github.com/keyward/keyward/internal/memtrim"
 )
 
 func newControllerCommand(s Streams, getenv func(string) string) *cobra.Command {
@@ -71,6 +72,15 @@ SIGUSR1 makes a new sealing key.`,
 			if err != nil {
 				return err
 			}
+			// Start-up touches much of the large binary; once the caches
+			// are filled, let only the pages in use stay resident.
+			go func() {
+				if mgr.GetCache().WaitForCacheSync(ctx) {
+					if err := memtrim.Trim(); err != nil {
+						fmt.Fprintln(s.Err, err)
+					}
+				}
+			}()
 			return mgr.Start(ctx)
 		},
 	}
