@@ -131,6 +131,10 @@ func (c *Cluster) finishStart(ctx context.Context, cfg *rest.Config, opts Option
 		return fmt.Errorf("testcluster: %w", err)
 	}
 	c.Config = admin.Config()
+	// client-go's default of 5 requests a second, shared by every test in
+	// the package through this one config, would make tests wait on each
+	// other rather than on the cluster.
+	c.Config.QPS, c.Config.Burst = 500, 1000
 	if c.Client, err = client.New(c.Config, client.Options{Scheme: c.scheme}); err != nil {
 		return fmt.Errorf("testcluster: admin client: %w", err)
 	}
@@ -158,6 +162,11 @@ func (c *Cluster) startControllerManager() error {
 		"--bind-address", "127.0.0.1",
 		"--secure-port", "0",
 		"--use-service-account-credentials=false",
+		// Tests create objects by the thousand; the default 20 requests a
+		// second would leave garbage collection and namespace deletion
+		// trailing far behind.
+		"--kube-api-qps", "200",
+		"--kube-api-burst", "400",
 		// Sync quickly so tests do not wait on the default periods.
 		"--concurrent-gc-syncs", "5",
 		"--namespace-sync-period", "10s",
