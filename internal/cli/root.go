@@ -75,13 +75,14 @@ func isKubesealName(arg0 string) bool {
 func NewRootCommand(s Streams, getenv func(string) string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "keyward",
-		Short: "Production secrets for Kubernetes: seal, sync, scan, audit",
+		Short: "Production secrets for Kubernetes: seal, sync, scan",
 		Long: `Keyward keeps a team's Kubernetes secrets safe from Git to production.
 
-  Seal for GitOps     SealedSecrets compatible with Bitnami Sealed Secrets (also answers as 'kubeseal')
-  Sync from stores    ExternalSecrets compatible with the External Secrets Operator
-  Scan                find leaked credentials and plaintext Secret manifests
-  Audit and rotate    who can read which secrets, what has not been rotated`,
+  Seal for GitOps     seal, unseal, create secret, keygen, keys, reencrypt: SealedSecrets
+                      compatible with Bitnami Sealed Secrets (the binary also answers as 'kubeseal')
+  Sync from stores    controller: ExternalSecrets compatible with the External Secrets Operator,
+                      from Vault, AWS, GCP, Azure and Kubernetes
+  Scan                scan: leaked credentials and plaintext Secret manifests in files and history`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
