@@ -288,3 +288,42 @@ func noLeaks(ctx context.Context, t *testing.T, e *esEnv, ns string, planted ...
 		}
 	}
 }
+
+// TestVaultMetadataAndFind reads a secret's custom metadata
+// (metadataPolicy Fetch) and finds secrets by their custom-metadata tags
+// through the controller.
+func TestVaultMetadataAndFind(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	e := externalSecretsEnv(t)
+	app := newNamespace(ctx, t)
+	vs := newVaultSetup(ctx, t, app, "keyward-vault")
+	vs.credentials(ctx, t, e)
+	for path, env := range map[string]string{"aura/production/postgres": "production", "aura/production/redis": "production", "aura/staging/postgres": "staging"} {
+		vs.put(t, path, map[string]any{"uri": path})
+		vs.write(t, "secret/metadata/"+path, map[string]any{"custom_metadata": map[string]any{"env": env, "owner": "team-aura"}})
+	}
+	e.create(ctx, t, vs.store("vault", vs.auths()["approle"]), &esv1.ExternalSecret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: app, Name: "production"},
+		Spec: esv1.ExternalSecretSpec{
+			SecretStoreRef: esv1.SecretStoreRef{Name: "vault", Kind: esv1.SecretStoreKind},
+			Data: []esv1.ExternalSecretData{{SecretKey: "owner", RemoteRef: esv1.ExternalSecretDataRemoteRef{
+				Key: "aura/production/postgres", Property: "owner", MetadataPolicy: esv1.MetadataPolicyFetch}}},
+			DataFrom: []esv1.ExternalSecretDataFromRemoteRef{{Find: &esv1.ExternalSecretFind{Tags: map[string]string{"env": "production"}}}},
+		},
+	})
+	s := e.waitSecret(ctx, t, app, "production", nil)
+	want := map[string]string{
+		"owner":                    "team-aura",
+		"aura_production_postgres": `{"uri":"aura/production/postgres"}`,
+		"aura_production_redis":    `{"uri":"aura/production/redis"}`,
+	}
+	if len(s.Data) != len(want) {
+		t.Fatalf("Secret keys = %v; want %v", keysOf(s.Data), want)
+	}
+	for k, v := range want {
+		if string(s.Data[k]) != v {
+			t.Errorf("%s = %q; want %q", k, s.Data[k], v)
+		}
+	}
+}
