@@ -6,15 +6,29 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/keyward/keyward/internal/version.version=$(VERSION) \
            -X github.com/keyward/keyward/internal/version.commit=$(COMMIT)
 CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
+# The packages whose kubebuilder RBAC markers make each pillar's role
+# (keep in step with test/generated).
+RBAC_SEALED_SECRETS := paths=./internal/controller/sealedsecret paths=./internal/keys
+RBAC_EXTERNAL_SECRETS := paths=./internal/controller/externalsecret paths=./internal/controller/secretstore \
+	paths=./internal/controller/clusterexternalsecret paths=./internal/controller/pushsecret paths=./internal/provider
 
-.PHONY: help build test generate bench demo vet cluster-binaries vault-binary
+.PHONY: help build test generate manifests image bench demo vet cluster-binaries vault-binary
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-build: ## Build bin/keyward (and bin/kubeseal, the same binary under kubeseal's name)
+build: ## Build bin/keyward (and bin/kubeseal and bin/kubectl-keyward, the same binary under those names)
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/keyward ./cmd/keyward
 	ln -sf keyward bin/kubeseal
+	ln -sf keyward bin/kubectl-keyward
+
+image: ## Build the container image as an OCI layout in bin/oci (no Docker engine needed)
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linux/keyward ./cmd/keyward
+	cd hack/release && $(GO) run ./cmd/image -binary ../../bin/linux/keyward -out ../../bin/oci \
+		-version $(VERSION) -revision $(COMMIT) -ref ghcr.io/keyward/keyward:$(VERSION)
+
+manifests: ## Build deploy/keyward.yaml from the kustomize bases in deploy/
+	cd hack/release && $(GO) run ./cmd/manifests -root ../..
 
 cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl once into the version cache
 	@hack/kubetools/build.sh >/dev/null
@@ -22,15 +36,19 @@ cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubect
 vault-binary: ## Build HashiCorp Vault v1.14.2 (MPL-2.0) once into the version cache, for the Vault tests
 	@hack/vaulttools/build.sh >/dev/null
 
-generate: ## Regenerate deepcopy code and CRDs from api/
+generate: ## Regenerate deepcopy code and CRDs from api/, each pillar's RBAC from the controllers' markers, and deploy/keyward.yaml
 	$(CONTROLLER_GEN) object paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=deploy/crds
+	$(CONTROLLER_GEN) rbac:roleName=keyward-sealed-secrets $(RBAC_SEALED_SECRETS) output:rbac:dir=deploy/components/sealed-secrets
+	$(CONTROLLER_GEN) rbac:roleName=keyward-external-secrets $(RBAC_EXTERNAL_SECRETS) output:rbac:dir=deploy/components/external-secrets
+	$(MAKE) manifests
 
 vet: ## go vet every package
 	$(GO) vet ./...
 
 test: cluster-binaries vault-binary vet ## go vet, then every test, including those against the real test cluster
 	KUBEBUILDER_ASSETS="$$(hack/kubetools/build.sh)" $(GO) test -count=1 -timeout 30m ./...
+	cd hack/release && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 
 bench: cluster-binaries ## Run the benchmarks
 	KUBEBUILDER_ASSETS="$$(hack/kubetools/build.sh)" $(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,15 @@
+package sealedsecret
+
+// The API calls the SealedSecret controller makes, for controller-gen's
+// rbac generator: `make generate` writes deploy/sealed-secrets/role.yaml
+// from these and the markers in internal/keys. Secrets are read and written
+// only as the unsealed output (the cache watches them label-selected, but
+// RBAC cannot select by label); they are never deleted: their owner
+// reference lets the garbage collector do that.
+//
+// +kubebuilder:rbac:groups=bitnami.com,resources=sealedsecrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=bitnami.com,resources=sealedsecrets/status,verbs=update;patch
+// +kubebuilder:rbac:groups=bitnami.com,resources=sealedsecrets/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=kube-system,resources=leases,verbs=get;create;update
