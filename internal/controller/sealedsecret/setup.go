@@ -41,7 +41,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 				Label:     labels.SelectorFromSet(labels.Set{UnsealedLabel: "true"}),
 				Transform: stripSecret,
 			},
-			&ssv1.SealedSecret{}: {Transform: cache.TransformStripManagedFields()},
+			&ssv1.SealedSecret{}: {Transform: stripSealedSecret},
 		},
 		// Reading any other type must fail loudly, not start a new watch.
 		ReaderFailOnMissingInformer: true,
@@ -82,11 +82,33 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// stripSecret keeps only what the controller needs of a cached Secret (its
-// metadata): less memory, and no plaintext held longer than a reconcile.
+// stripSecret keeps only what the controller reads of a cached Secret: its
+// identity and the annotations it wrote. Less memory, and no plaintext held
+// longer than a reconcile.
 func stripSecret(obj any) (any, error) {
 	if s, ok := obj.(*corev1.Secret); ok {
-		s.Data, s.StringData, s.ManagedFields = nil, nil, nil
+		s.Data, s.StringData, s.ManagedFields, s.OwnerReferences = nil, nil, nil, nil
+		ours := map[string]string{}
+		for _, k := range []string{SourceDigestAnnotation, KeyFingerprintsAnnotation} {
+			if v, ok := s.Annotations[k]; ok {
+				ours[k] = v
+			}
+		}
+		s.Annotations = ours
+	}
+	return obj, nil
+}
+
+// lastApplied is kubectl's copy of the whole object, as large as the rest
+// of a SealedSecret together.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// stripSealedSecret drops from cached SealedSecrets what the controller
+// never reads: managed fields and kubectl's last-applied copy.
+func stripSealedSecret(obj any) (any, error) {
+	if ss, ok := obj.(*ssv1.SealedSecret); ok {
+		ss.ManagedFields = nil
+		delete(ss.Annotations, lastApplied)
 	}
 	return obj, nil
 }
