@@ -111,7 +111,7 @@ func TestKeysCommands(t *testing.T) {
 	}
 }
 
-func sealedSecretClient(t *testing.T) client.Client {
+func sealedSecretClient(t testing.TB) client.Client {
 	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {

@@ -213,7 +213,7 @@ func waitEvent(ctx context.Context, t *testing.T, ns, name, reason string) strin
 
 // deleteSealedSecretsAtEnd removes the namespace's SealedSecrets when the
 // test ends, so controllers of later tests do not pick them up.
-func deleteSealedSecretsAtEnd(t *testing.T, c client.Client, namespaces ...string) {
+func deleteSealedSecretsAtEnd(t testing.TB, c client.Client, namespaces ...string) {
 	t.Cleanup(func() {
 		for _, ns := range namespaces {
 			_ = c.DeleteAllOf(context.Background(), &ssv1.SealedSecret{}, client.InNamespace(ns))
@@ -279,6 +279,13 @@ func freeAddr(t testing.TB) string {
 // SealedSecret controller, keys in ctlNS, metrics on a free port, and args.
 func startControllerProcess(t testing.TB, ctlNS string, args ...string) *controllerProcess {
 	t.Helper()
+	return startControllerProcessEnv(t, ctlNS, nil, args...)
+}
+
+// startControllerProcessEnv is startControllerProcess with extra
+// environment variables (KEY=VALUE) for the controller alone.
+func startControllerProcessEnv(t testing.TB, ctlNS string, env []string, args ...string) *controllerProcess {
+	t.Helper()
 	p := &controllerProcess{metricsAddr: freeAddr(t), exited: make(chan struct{})}
 	all := []string{"controller", "--kubeconfig", cluster.Kubeconfig, "--controller-namespace", ctlNS,
 		"--listen-addr", "0", "--health-addr", "0", "--listen-metrics-addr", p.metricsAddr}
@@ -294,7 +301,7 @@ func startControllerProcess(t testing.TB, ctlNS string, args ...string) *control
 	p.log = log
 	p.cmd = exec.Command(keywardBinary(t), append(all, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = log, log
-	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig)
+	p.cmd.Env = append(append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig), env...)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -366,18 +373,48 @@ func metricValue(scrape, series string) float64 {
 
 // peakRSS is the process's VmHWM in bytes.
 func (p *controllerProcess) peakRSS() (int64, error) {
+	return p.status("VmHWM")
+}
+
+// status reads a size field (kB) of /proc/PID/status, in bytes.
+func (p *controllerProcess) status(field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			f := strings.Fields(rest)
 			kb, err := strconv.ParseInt(f[0], 10, 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, p.cmd.Process.Pid)
+}
+
+// sampleAnon records the largest anonymous resident memory (RssAnon: heap,
+// stacks, runtime) seen until the returned function is called, which
+// returns it. VmHWM also counts the binary's own pages (RssFile).
+func (p *controllerProcess) sampleAnon() func() int64 {
+	done := make(chan struct{})
+	result := make(chan int64)
+	go func() {
+		var peak int64
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v, err := p.status("RssAnon"); err == nil && v > peak {
+				peak = v
+			}
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() int64 { close(done); return <-result }
 }
 
 // waitKeySecret waits for a key Secret in ctlNS (a controller process makes

@@ -56,20 +56,30 @@ func testKeyPair(t testing.TB, bits string) *keys.Pair {
 // GitOps tool applying a folder does.
 func applyAll(ctx context.Context, t testing.TB, c client.Client, sss []*ssv1.SealedSecret) {
 	t.Helper()
+	objs := make([]client.Object, len(sss))
+	for i, ss := range sss {
+		objs[i] = ss
+	}
+	createAll(ctx, t, c, objs, 8)
+}
+
+// createAll creates objs with writers goroutines.
+func createAll(ctx context.Context, t testing.TB, c client.Client, objs []client.Object, writers int) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, len(sss))
-	next := make(chan *ssv1.SealedSecret)
-	for range 8 {
+	errs := make(chan error, len(objs))
+	next := make(chan client.Object)
+	for range writers {
 		wg.Go(func() {
-			for ss := range next {
-				if err := c.Create(ctx, ss); err != nil {
-					errs <- fmt.Errorf("creating SealedSecret %s/%s: %w", ss.Namespace, ss.Name, err)
+			for o := range next {
+				if err := c.Create(ctx, o); err != nil {
+					errs <- fmt.Errorf("creating %T %s/%s: %w", o, o.GetNamespace(), o.GetName(), err)
 				}
 			}
 		})
 	}
-	for _, ss := range sss {
-		next <- ss
+	for _, o := range objs {
+		next <- o
 	}
 	close(next)
 	wg.Wait()

@@ -92,7 +92,7 @@ func TestClusterSmoke(t *testing.T) {
 }
 
 // newNamespace creates a namespace with a random name for one test.
-func newNamespace(ctx context.Context, t *testing.T) string {
+func newNamespace(ctx context.Context, t testing.TB) string {
 	t.Helper()
 	name := fmt.Sprintf("%s-%s", "e2e", rand.String(6))
 	if err := cluster.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
