@@ -20,6 +20,8 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"keyward":  run("keyward"),
 		"kubeseal": run("kubeseal"),
+		// kubectl runs `kubectl keyward ...` as kubectl-keyward on $PATH.
+		"kubectl-keyward": run("kubectl-keyward"),
 	})
 }
 

@@ -38,12 +38,18 @@ func (e *ExitError) Unwrap() error { return e.Err }
 
 // Main runs keyward with the given arguments (args[0] is the program name) and
 // returns the process exit code. Invoked under the name `kubeseal`, the binary
-// speaks kubeseal's flags instead of keyward's subcommands.
+// speaks kubeseal's flags instead of keyward's subcommands; under the name
+// `kubectl-keyward` it is the kubectl plugin `kubectl keyward`.
 func Main(args []string, s Streams, getenv func(string) string) int {
 	var cmd *cobra.Command
-	if isKubesealName(args[0]) {
+	switch programName(args[0]) {
+	case "kubeseal":
 		cmd = newKubesealCommand(s, getenv)
-	} else {
+	case "kubectl-keyward":
+		cmd = NewRootCommand(s, getenv)
+		// Help, usage and completion then say `kubectl keyward`.
+		cmd.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl keyward"}
+	default:
 		cmd = NewRootCommand(s, getenv)
 	}
 	cmd.SetArgs(args[1:])
@@ -65,9 +71,10 @@ func Main(args []string, s Streams, getenv func(string) string) int {
 	return 1
 }
 
-func isKubesealName(arg0 string) bool {
-	base := strings.TrimSuffix(filepath.Base(arg0), ".exe")
-	return base == "kubeseal"
+// programName is the name the binary was invoked under, without a
+// directory or Windows' .exe.
+func programName(arg0 string) string {
+	return strings.TrimSuffix(filepath.Base(arg0), ".exe")
 }
 
 // NewRootCommand builds the `keyward` command tree. Every command is wired here
@@ -86,7 +93,7 @@ func NewRootCommand(s Streams, getenv func(string) string) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.CompletionOptions.HiddenDefaultCmd = true
+	// `keyward completion bash|zsh|fish|powershell` prints a completion script.
 	root.AddCommand(
 		newVersionCommand(s),
 	)
