@@ -183,7 +183,8 @@ func TestSealedSecretControllerRestart(t *testing.T) {
 	third := startControllerProcess(t, ctlNS, "--workers", "2")
 	start := time.Now()
 	eventually(ctx, t, "every SealedSecret seen in sync", func(context.Context) (bool, error) {
-		return metricValue(third.metrics(), `sealed_secrets_controller_reconcile_duration_seconds_count{outcome="in_sync"}`) == n, nil
+		// At least n: a late event may bring a SealedSecret round twice.
+		return metricValue(third.metrics(), `sealed_secrets_controller_reconcile_duration_seconds_count{outcome="in_sync"}`) >= n, nil
 	})
 	t.Logf("restart with %d in sync settled %s after start", n, time.Since(start).Round(time.Millisecond))
 	if v := metricValue(third.metrics(), "sealed_secrets_controller_unseal_requests_total"); v != 0 {
