@@ -102,6 +102,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: len(crdDirs) > 0,
 		Scheme:                scheme,
+		// A loaded two-core machine can take longer than envtest's 20 s
+		// defaults to start or stop a control plane.
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
 	}
 	cfg, err := c.env.Start()
 	if err != nil {
