@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
+	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/internal/manager"
+	"github.com/keyward/keyward/internal/testcluster"
+)
+
+// installClass keeps the stores of this test to the controller under test,
+// away from the package's admin-credentialed ExternalSecret controllers.
+const installClass = "keyward-install"
+
+// TestInstallManifestRBAC applies deploy/keyward.yaml with server-side
+// apply, runs the controllers as the shipped ServiceAccount (a TokenRequest
+// token, so exactly the shipped RBAC applies), and shows that a SealedSecret
+// and an ExternalSecret sync while what the controller does not need is refused.
+func TestInstallManifestRBAC(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	root, err := testcluster.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := readManifests(t, filepath.Join(root, "deploy", "keyward.yaml"))
+	for range 2 { // the second apply shows the manifest applies again cleanly
+		for _, o := range objs {
+			if err := cluster.Client.Patch(ctx, o.DeepCopy(), client.Apply, client.FieldOwner("keyward-install"), client.ForceOwnership); err != nil {
+				t.Fatalf("server-side apply of %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+			}
+		}
+	}
+	var d appsv1.Deployment
+	if err := cluster.Client.Get(ctx, client.ObjectKey{Namespace: "kube-system", Name: "keyward"}, &d); err != nil {
+		t.Fatalf("the applied Deployment: %v", err)
+	}
+
+	cfg, err := cluster.ServiceAccountConfig(ctx, "kube-system", "keyward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = 200, 400
+	var reg *keys.Registry
+	mgr, err := manager.New(ctx, manager.Options{
+		Config: cfg, MetricsAddr: "0", HealthAddr: "0", Registry: prometheus.NewRegistry(), Workers: 2,
+		LeaderElection: true, LeaderElectionNamespace: "kube-system", Class: installClass,
+		SealedSecrets: manager.SealedSecretsOptions{
+			Keys:         keys.RegistryOptions{Namespace: "kube-system", KeySize: 2048},
+			UpdateStatus: true, AcceptV1Data: true, Workers: 2, ListenAddr: "0",
+			OnKeys: func(r *keys.Registry) { reg = r },
+		},
+		SkipNameValidation: true,
+	})
+	if err != nil {
+		t.Fatalf("building the controllers as kube-system/keyward: %v", err)
+	}
+	mctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("controllers stopped with: %v", err)
+		}
+	})
+	scheme, err := manager.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := client.New(cluster.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("SealedSecret", func(t *testing.T) {
+		ns := newNamespace(ctx, t)
+		deleteSealedSecretsAtEnd(t, admin, ns)
+		ctl := &ssController{keys: reg}
+		key := ctl.currentKey(ctx, t)
+		ss := sealSecret(t, &key.Private.PublicKey, ns, "backend-secrets", map[string]string{"postgres-db-uri": "postgresql://app:pw@db/app"})
+		if err := admin.Create(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+		waitSecret(ctx, t, ns, "backend-secrets", hasData(map[string]string{"postgres-db-uri": "postgresql://app:pw@db/app"}))
+		waitSynced(ctx, t, admin, ss, corev1.ConditionTrue)
+	})
+
+	t.Run("ExternalSecret", func(t *testing.T) {
+		app := newNamespace(ctx, t)
+		src := newNamespace(ctx, t)
+		if err := admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: src, Name: "aura-production-postgres"},
+			StringData: map[string]string{"db-uri": "postgresql://app:pw@db/aura"}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range storeRBAC(app, src, "reader", false) {
+			if err := admin.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		store := &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: app, Name: "store"},
+			Spec: esv1.SecretStoreSpec{Controller: installClass, Provider: kubeProvider(src, "reader", nil)}}
+		es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: app, Name: "backend-secrets"},
+			Spec: esv1.ExternalSecretSpec{
+				SecretStoreRef:  esv1.SecretStoreRef{Name: "store", Kind: "SecretStore"},
+				RefreshInterval: esDuration(time.Hour),
+				Data: []esv1.ExternalSecretData{{SecretKey: "postgres-db-uri",
+					RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: "aura-production-postgres", Property: "db-uri"}}},
+			}}
+		for _, o := range []client.Object{store, es} {
+			if err := admin.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e := &esEnv{client: admin}
+		e.waitReady(ctx, t, app, "backend-secrets", corev1.ConditionTrue, esv1.ReasonSecretSynced)
+		s := e.waitSecret(ctx, t, app, "backend-secrets", nil)
+		if string(s.Data["postgres-db-uri"]) != "postgresql://app:pw@db/aura" || s.Labels[esv1.LabelManaged] != "true" {
+			t.Fatalf("Secret: labels %v, keys %v", s.Labels, keysOf(s.Data))
+		}
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		// The same identity the controllers ran as.
+		sa, err := client.New(cfg, client.Options{Scheme: scheme})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns := newNamespace(ctx, t)
+		tests := []struct {
+			what string
+			call func(ctx context.Context) error
+		}{
+			{"binding itself to cluster-admin", func(ctx context.Context) error {
+				return sa.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "keyward-escalate"},
+					RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+					Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "kube-system", Name: "keyward"}}})
+			}},
+			{"writing a Role", func(ctx context.Context) error {
+				return sa.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "r"}})
+			}},
+			{"listing Pods", func(ctx context.Context) error {
+				return sa.List(ctx, &corev1.PodList{}, client.InNamespace("kube-system"))
+			}},
+			{"creating a Pod", func(ctx context.Context) error {
+				return sa.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "p"},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}})
+			}},
+			{"listing ConfigMaps (it reads only those named by a template)", func(ctx context.Context) error {
+				return sa.List(ctx, &corev1.ConfigMapList{}, client.InNamespace(ns))
+			}},
+			{"creating a ServiceAccount", func(ctx context.Context) error {
+				return sa.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sa"}})
+			}},
+			{"changing its own Deployment", func(ctx context.Context) error {
+				return sa.Patch(ctx, d.DeepCopy(), client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"replicas":3}}`)))
+			}},
+			{"deleting a namespace", func(ctx context.Context) error {
+				return sa.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+			}},
+			{"deleting a SealedSecret", func(ctx context.Context) error {
+				return sa.DeleteAllOf(ctx, &ssv1.SealedSecret{}, client.InNamespace(ns))
+			}},
+			{"taking another Lease namespace", func(ctx context.Context) error {
+				return sa.Create(ctx, leaseIn(ns))
+			}},
+		}
+		for _, tt := range tests {
+			if err := tt.call(ctx); !apierrors.IsForbidden(err) {
+				t.Errorf("%s: err = %v, want Forbidden", tt.what, err)
+			}
+		}
+	})
+}
+
+func leaseIn(ns string) *coordinationv1.Lease {
+	return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "keyward-controller"}}
+}
