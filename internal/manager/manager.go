@@ -59,6 +59,9 @@ type Options struct {
 	Registry prometheus.Registerer
 	// SealedSecrets configures the SealedSecret controller.
 	SealedSecrets SealedSecretsOptions
+	// Providers serve the stores; nil means DefaultProviders. Tests swap in
+	// providers pointed at wire-level stand-ins.
+	Providers []provider.Provider
 	// SkipNameValidation lets one process run several managers (tests):
 	// controller-runtime refuses two controllers of the same name otherwise.
 	SkipNameValidation bool
@@ -144,16 +147,14 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating a clientset: %w", err)
 	}
+	providers := opts.Providers
+	if providers == nil {
+		providers = DefaultProviders(opts.Config)
+	}
 	env := &Env{
 		Manager: mgr,
 		Providers: provider.NewManager(provider.NewKube(mgr.GetAPIReader(), cs), provider.NewMetrics(opts.Registry), opts.Provider,
-			providerkube.New(opts.Config),
-			fake.New(),
-			vault.New(),
-			provideraws.New(),
-			providergcp.New(),
-			providerazure.New(),
-		),
+			providers...),
 		Registry:      opts.Registry,
 		Class:         opts.Class,
 		Workers:       opts.Workers,
@@ -169,6 +170,19 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		}
 	}
 	return mgr, nil
+}
+
+// DefaultProviders are the stores `keyward controller` serves, wired
+// explicitly: nothing registers itself.
+func DefaultProviders(cfg *rest.Config) []provider.Provider {
+	return []provider.Provider{
+		providerkube.New(cfg),
+		fake.New(),
+		vault.New(),
+		provideraws.New(),
+		providergcp.New(),
+		providerazure.New(),
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -22,6 +22,8 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/manager"
+	providerazure "github.com/keyward/keyward/internal/provider/azure"
+	"github.com/keyward/keyward/internal/provider/azure/azurefake"
 )
 
 // esEnv is one in-process `keyward controller` against the test cluster,
@@ -30,6 +32,9 @@ type esEnv struct {
 	client   client.Client
 	registry *prometheus.Registry
 	logs     *lockedBuffer
+	// azure is the Key Vault stand-in every azurekv store reaches: the
+	// controllers' Azure provider sends all its requests to it.
+	azure *azurefake.Server
 }
 
 var (
@@ -74,10 +79,23 @@ func externalSecretsEnv(t *testing.T) *esEnv {
 		reg := prometheus.NewRegistry()
 		cfg := *cluster.Config
 		cfg.QPS, cfg.Burst = 200, 400
+		// No Key Vault runs here: the Azure provider talks to a wire-level
+		// stand-in (TLS, Key Vault's REST protocol and login challenge).
+		azure, err := azurefake.Start(azureTenant)
+		if err != nil {
+			esEnvErr = err
+			return
+		}
+		providers := manager.DefaultProviders(&cfg)
+		for i, p := range providers {
+			if _, ok := p.(*providerazure.Provider); ok {
+				providers[i] = &providerazure.Provider{Transport: azure.Transport()}
+			}
+		}
 		// The process-wide context: the manager runs until the test binary exits.
 		ctx := context.Background()
 		mgr, err := manager.New(ctx, manager.Options{
-			Config: &cfg, MetricsAddr: "0", HealthAddr: "0", Registry: reg, Workers: 10,
+			Config: &cfg, MetricsAddr: "0", HealthAddr: "0", Registry: reg, Workers: 10, Providers: providers,
 			// The SealedSecret tests run their own controllers.
 			Enabled: map[string]bool{"sealedsecret": false},
 		})
@@ -90,7 +108,7 @@ func externalSecretsEnv(t *testing.T) *esEnv {
 				logs.add("manager stopped: " + err.Error())
 			}
 		}()
-		esEnvVal = &esEnv{client: c, registry: reg, logs: logs}
+		esEnvVal = &esEnv{client: c, registry: reg, logs: logs, azure: azure}
 	})
 	if esEnvErr != nil {
 		t.Fatalf("starting the controllers: %v", esEnvErr)
