@@ -53,5 +53,5 @@ test: cluster-binaries vault-binary vet ## go vet, then every test, including th
 bench: cluster-binaries ## Run the benchmarks
 	KUBEBUILDER_ASSETS="$$(hack/kubetools/build.sh)" $(GO) test -run '^$$' -bench . -benchmem ./...
 
-demo: build cluster-binaries ## Start a local cluster and show Keyward working on it
+demo: build cluster-binaries vault-binary ## Start a local cluster and show Keyward working on it (as root)
 	hack/demo.sh
