@@ -179,21 +179,26 @@ func (r *Registry) Start(ctx context.Context) error {
 		func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", r.opts.Prefix).String()
 		})
+	var synced []cache.InformerSynced
 	for _, w := range []struct {
 		inf cache.SharedIndexInformer
 		set map[string][]Key
 	}{{byLabel, r.labelled}, {byName, r.legacy}} {
 		set := w.set
-		if _, err := w.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		reg, err := w.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { r.put(set, obj) },
 			UpdateFunc: func(_, obj any) { r.put(set, obj) },
 			DeleteFunc: func(obj any) { r.drop(set, obj) },
-		}); err != nil {
+		})
+		if err != nil {
 			return fmt.Errorf("watching key Secrets in %s: %w", r.opts.Namespace, err)
 		}
+		// Synced once the handler, not just the informer, has seen the
+		// first list: Ready must mean the keys are in.
+		synced = append(synced, reg.HasSynced)
 		go w.inf.RunWithContext(ctx)
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), byLabel.HasSynced, byName.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return nil // stopped before the first list finished
 	}
 	r.readyOnce.Do(func() { close(r.ready) })

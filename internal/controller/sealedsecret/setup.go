@@ -157,6 +157,18 @@ func (r *Reconciler) secretEvents() handler.TypedEventHandler[*corev1.Secret, re
 func (r *Reconciler) keyChanges(changed <-chan struct{}) source.Source {
 	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		go func() {
+			// The first load is no change: every SealedSecret is queued at
+			// start anyway, and queueing it twice while its first pass is
+			// still in the cache's blind spot would decrypt it twice.
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.Keys.Ready():
+			}
+			select {
+			case <-changed:
+			default:
+			}
 			for {
 				select {
 				case <-ctx.Done():
