@@ -99,6 +99,23 @@ func sealMany(t testing.TB, pub *rsa.PublicKey, ns string, n int) []*ssv1.Sealed
 	return out
 }
 
+// othersOutside counts the SealedSecrets in other namespaces: a controller
+// watches them all, so each may add one unseal to its count.
+func othersOutside(ctx context.Context, t testing.TB, c client.Client, ns string) int {
+	t.Helper()
+	var list ssv1.SealedSecretList
+	if err := c.List(ctx, &list); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ss := range list.Items {
+		if ss.Namespace != ns {
+			n++
+		}
+	}
+	return n
+}
+
 // countSecrets counts the Secrets the controller made in ns.
 func countSecrets(ctx context.Context, ns string) (int, error) {
 	var list corev1.SecretList
@@ -156,6 +173,7 @@ func TestSealedSecretControllerRestart(t *testing.T) {
 	}
 	const n = 400
 	sss := sealMany(t, &pair.Key.PublicKey, ns, n)
+	others := othersOutside(ctx, t, c, ns)
 
 	first := startControllerProcess(t, ctlNS, "--workers", "2")
 	applyAll(ctx, t, c, sss)
@@ -175,8 +193,9 @@ func TestSealedSecretControllerRestart(t *testing.T) {
 	waitAllSynced(ctx, t, c, ns, n)
 	scrape := second.metrics()
 	unsealed := metricValue(scrape, "sealed_secrets_controller_unseal_requests_total")
-	if unsealed < 0 || unsealed > float64(n-done) {
-		t.Fatalf("the restarted controller unsealed %v SealedSecrets; at most %d were left to do", unsealed, n-done)
+	if unsealed < 0 || unsealed > float64(n-done+others) {
+		t.Fatalf("the restarted controller unsealed %v SealedSecrets; at most %d were left to do (%d here, %d elsewhere)",
+			unsealed, n-done+others, n-done, others)
 	}
 	second.stop(t, syscall.SIGTERM)
 
@@ -187,8 +206,8 @@ func TestSealedSecretControllerRestart(t *testing.T) {
 		return metricValue(third.metrics(), `sealed_secrets_controller_reconcile_duration_seconds_count{outcome="in_sync"}`) >= n, nil
 	})
 	t.Logf("restart with %d in sync settled %s after start", n, time.Since(start).Round(time.Millisecond))
-	if v := metricValue(third.metrics(), "sealed_secrets_controller_unseal_requests_total"); v != 0 {
-		t.Fatalf("a restart with everything in sync decrypted %v SealedSecrets", v)
+	if v := metricValue(third.metrics(), "sealed_secrets_controller_unseal_requests_total"); v < 0 || v > float64(others) {
+		t.Fatalf("a restart with everything in sync decrypted %v SealedSecrets (%d are elsewhere)", v, others)
 	}
 }
 
@@ -217,11 +236,12 @@ func TestSealedSecretLeaderElection(t *testing.T) {
 		return false, nil
 	})
 	pub := &waitKeySecret(ctx, t, ctlNS).Private.PublicKey
+	others := float64(othersOutside(ctx, t, c, ns))
 	applyAll(ctx, t, c, sealMany(t, pub, ns, 10))
 	waitAllSynced(ctx, t, c, ns, 10)
 
-	if v := metricValue(leader.metrics(), "sealed_secrets_controller_unseal_requests_total"); v != 10 {
-		t.Errorf("leader unsealed %v, want 10", v)
+	if v := metricValue(leader.metrics(), "sealed_secrets_controller_unseal_requests_total"); v < 10 || v > 10+others {
+		t.Errorf("leader unsealed %v, want 10 (and up to %v elsewhere)", v, others)
 	}
 	if v := metricValue(follower.metrics(), "sealed_secrets_controller_unseal_requests_total"); v != 0 {
 		t.Errorf("follower unsealed %v, want 0", v)
@@ -240,7 +260,7 @@ func TestSealedSecretLeaderElection(t *testing.T) {
 	more := sealMany(t, pub, ns, 15)[10:]
 	applyAll(ctx, t, c, more)
 	waitAllSynced(ctx, t, c, ns, 15)
-	if v := metricValue(follower.metrics(), "sealed_secrets_controller_unseal_requests_total"); v != 5 {
-		t.Errorf("new leader unsealed %v, want 5 (only the new SealedSecrets)", v)
+	if v := metricValue(follower.metrics(), "sealed_secrets_controller_unseal_requests_total"); v < 5 || v > 5+others {
+		t.Errorf("new leader unsealed %v, want 5: only the new SealedSecrets (and up to %v elsewhere)", v, others)
 	}
 }
