@@ -16,10 +16,9 @@ import (
 	"strings"
 )
 
-// Trim unmaps the executable's resident code and read-only data pages and
-// asks the kernel to map them back one page at a time (MADV_RANDOM turns off
-// fault-around and read-ahead for them), so only pages in use stay resident.
-// Call it once, after start-up work is done.
+// Trim unmaps the executable's resident code and read-only data pages; those
+// still in use come back on their next access. Call it once start-up work is
+// done: called before, it was measured to raise the peak, not lower it.
 func Trim() error {
 	exe, err := os.Executable()
 	if err != nil {
