@@ -54,7 +54,14 @@ SIGUSR1 makes a new sealing key.`,
 			if opts.LeaderElectionNamespace == "" {
 				opts.LeaderElectionNamespace = opts.SealedSecrets.Keys.Namespace
 			}
-			ctrl.SetLogger(funcr.NewJSON(func(obj string) { fmt.Fprintln(s.Err, obj) }, funcr.Options{Verbosity: verbosity}))
+			switch sealed.logFormat {
+			case "json":
+				ctrl.SetLogger(funcr.NewJSON(func(obj string) { fmt.Fprintln(s.Err, obj) }, funcr.Options{Verbosity: verbosity}))
+			case "text":
+				ctrl.SetLogger(funcr.New(func(prefix, args string) { fmt.Fprintln(s.Err, prefix, args) }, funcr.Options{Verbosity: verbosity}))
+			default:
+				return fmt.Errorf("--log-format %q: must be json or text", sealed.logFormat)
+			}
 			cfg, err := controllerRESTConfig(kubeconfig, getenv)
 			if err != nil {
 				return err

@@ -34,7 +34,11 @@ type sealedSecretsFlags struct {
 	listenAddr                           string
 	rateLimit                            float64
 	rateBurst                            int
-	logLevel                             string
+	logLevel, logFormat                  string
+	// Bitnami flags whose behaviour Keyward has always or never.
+	watchForSecrets, oldGC, allNamespaces bool
+	maxUnsealRetries                      int
+	additionalNamespaces, labelSelector   string
 }
 
 func (f *sealedSecretsFlags) register(fs *pflag.FlagSet) {
@@ -61,11 +65,41 @@ func (f *sealedSecretsFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.rateLimit, "rate-limit", 2, "/v1/verify requests per second per client")
 	fs.IntVar(&f.rateBurst, "rate-limit-burst", 2, "/v1/verify burst per client")
 	fs.StringVar(&f.logLevel, "log-level", "INFO", "INFO, or DEBUG for every detail (values never appear in logs)")
+	fs.StringVar(&f.logFormat, "log-format", "json", "json, or text for one line of key=value pairs per record")
+	// Accepted so Bitnami's Deployment args carry over; Keyward behaves as
+	// the help says whatever their value.
+	fs.BoolVar(&f.watchForSecrets, "watch-for-secrets", false, "accepted for compatibility: key Secrets are always watched (added, changed, relabelled, deleted)")
+	fs.IntVar(&f.maxUnsealRetries, "max-unseal-retries", 5, "accepted for compatibility: a failed unseal is retried with backoff until it succeeds or the SealedSecret changes")
+	// Accepted only at their defaults: the other values change which
+	// objects the controller serves, which Keyward does not offer yet.
+	fs.BoolVar(&f.allNamespaces, "all-namespaces", true, "serve SealedSecrets in every namespace (false is not supported yet)")
+	fs.StringVar(&f.additionalNamespaces, "additional-namespaces", "", "not supported yet: Keyward serves every namespace")
+	fs.StringVar(&f.labelSelector, "label-selector", "", "not supported yet: Keyward serves every SealedSecret")
+	fs.BoolVar(&f.oldGC, "old-gc-behavior", false, "not supported: Secrets are deleted by the garbage collector through their owner reference")
+}
+
+// unsupported names a Bitnami flag set to a value Keyward cannot honour, so
+// an install that relies on it fails at start instead of behaving otherwise.
+func (f *sealedSecretsFlags) unsupported() error {
+	switch {
+	case !f.allNamespaces:
+		return fmt.Errorf("--all-namespaces=false is not supported yet: Keyward serves SealedSecrets in every namespace")
+	case f.additionalNamespaces != "":
+		return fmt.Errorf("--additional-namespaces is not supported yet: Keyward serves SealedSecrets in every namespace")
+	case f.labelSelector != "":
+		return fmt.Errorf("--label-selector is not supported yet: Keyward serves every SealedSecret")
+	case f.oldGC:
+		return fmt.Errorf("--old-gc-behavior is not supported: a Secret goes with its SealedSecret through its owner reference")
+	}
+	return nil
 }
 
 // options turns the flags into the manager's SealedSecret options.
 func (f *sealedSecretsFlags) options(getenv func(string) string) (manager.SealedSecretsOptions, error) {
 	var o manager.SealedSecretsOptions
+	if err := f.unsupported(); err != nil {
+		return o, err
+	}
 	order, err := keys.ParseOrderPriority(f.order)
 	if err != nil {
 		return o, fmt.Errorf("--key-order-priority: %w", err)
