@@ -3,6 +3,7 @@ package sealedsecret
 import (
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -221,9 +222,14 @@ func TestReconcile(t *testing.T) {
 			name: "tampered ciphertext", keys: []keys.Key{a},
 			ss: func(t *testing.T) *ssv1.SealedSecret {
 				ss := sealed(t, a)
-				v := []byte(ss.Spec.EncryptedData["password"])
+				// Flip a bit of the ciphertext itself: flipping a base64
+				// character can make the text invalid instead, at random.
+				v, err := base64.StdEncoding.DecodeString(ss.Spec.EncryptedData["password"])
+				if err != nil {
+					t.Fatal(err)
+				}
 				v[len(v)-6] ^= 1
-				ss.Spec.EncryptedData["password"] = string(v)
+				ss.Spec.EncryptedData["password"] = base64.StdEncoding.EncodeToString(v)
 				return ss
 			},
 			synced: corev1.ConditionFalse, message: `item "password": no key could decrypt secret`, event: EventErrUnsealFailed,
