@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -116,14 +115,4 @@ func terminalProgress(s Streams, getenv func(string) string, what string) func(d
 	return func(done, total int) {
 		fmt.Fprintf(s.Err, "\r\x1b[K%s: %d/%d files", what, done, total)
 	}
-}
-
-// isTerminal reports whether w is an interactive terminal (and not in CI).
-func isTerminal(w any, getenv func(string) string) bool {
-	f, ok := w.(*os.File)
-	if !ok || getenv("CI") != "" || getenv("TERM") == "dumb" {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

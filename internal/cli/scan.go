@@ -262,11 +262,7 @@ func summary(w io.Writer, sc *scan.Scanner, n int, git bool) {
 // startProgress draws a status line on a terminal (never in CI logs or
 // pipes) and returns a function that stops and clears it.
 func startProgress(w io.Writer, getenv func(string) string, st *scan.Stats) func() {
-	fh, ok := w.(*os.File)
-	if !ok || getenv("CI") != "" || getenv("TERM") == "dumb" {
-		return func() {}
-	}
-	if info, err := fh.Stat(); err != nil || info.Mode()&os.ModeCharDevice == 0 {
+	if !isTerminal(w, getenv) {
 		return func() {}
 	}
 	done := make(chan struct{})
