@@ -16,7 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
@@ -39,12 +39,12 @@ func (f *keysFlags) register(cmd *cobra.Command) {
 	f.controller.register(fs)
 }
 
-func (f *keysFlags) kube(getenv func(string) string) (kubernetes.Interface, client.Client, error) {
+func (f *keysFlags) kube(getenv func(string) string) (corev1client.CoreV1Interface, client.Client, error) {
 	cfg, err := f.controller.kube.restConfig(getenv, f.kubeconfig, f.context)
 	if err != nil {
 		return nil, nil, err
 	}
-	kube, err := kubernetes.NewForConfig(cfg)
+	kube, err := corev1client.NewForConfig(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -152,7 +152,7 @@ func newKeysListCommand(s Streams, getenv func(string) string, f *keysFlags) *co
 
 // listKeys reads the key Secrets and counts, from SealedSecret status, which
 // key opened what. unrecorded counts SealedSecrets without that record.
-func listKeys(ctx context.Context, kube kubernetes.Interface, c client.Client, namespace, prefix string) ([]keyInfo, int, error) {
+func listKeys(ctx context.Context, kube corev1client.CoreV1Interface, c client.Client, namespace, prefix string) ([]keyInfo, int, error) {
 	secrets, err := keys.KeySecrets(ctx, kube, namespace, prefix)
 	if err != nil {
 		return nil, 0, err
@@ -320,7 +320,7 @@ error, never overwritten. A running controller uses restored keys at once.`,
 	return cmd
 }
 
-func restoreKeys(ctx context.Context, s Streams, kube kubernetes.Interface, namespace, path string) error {
+func restoreKeys(ctx context.Context, s Streams, kube corev1client.CoreV1Interface, namespace, path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("reading backup: %w", err)
@@ -347,12 +347,12 @@ func restoreKeys(ctx context.Context, s Streams, kube kubernetes.Interface, name
 		sec = sec.DeepCopy()
 		sec.Namespace = namespace
 		sec.ResourceVersion, sec.UID = "", ""
-		_, err := kube.CoreV1().Secrets(namespace).Create(ctx, sec, metav1.CreateOptions{})
+		_, err := kube.Secrets(namespace).Create(ctx, sec, metav1.CreateOptions{})
 		switch {
 		case err == nil:
 			created++
 		case apierrors.IsAlreadyExists(err):
-			live, gerr := kube.CoreV1().Secrets(namespace).Get(ctx, sec.Name, metav1.GetOptions{})
+			live, gerr := kube.Secrets(namespace).Get(ctx, sec.Name, metav1.GetOptions{})
 			if gerr != nil {
 				return fmt.Errorf("key Secret %s/%s: %w", namespace, sec.Name, gerr)
 			}

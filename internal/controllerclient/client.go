@@ -14,7 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 )
 
@@ -30,14 +30,14 @@ var ErrCannotDecrypt = errors.New("the controller cannot decrypt it")
 
 // Client reaches one controller Service.
 type Client struct {
-	kube      kubernetes.Interface
+	kube      corev1client.CoreV1Interface
 	namespace string
 	name      string
 }
 
 // New returns a client for the controller Service namespace/name.
 func New(cfg *rest.Config, namespace, name string) (*Client, error) {
-	kube, err := kubernetes.NewForConfig(cfg)
+	kube, err := corev1client.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("building Kubernetes client: %w", err)
 	}
@@ -91,7 +91,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 	if err != nil {
 		return nil, 0, err
 	}
-	req := c.kube.CoreV1().RESTClient().Verb(method).
+	req := c.kube.RESTClient().Verb(method).
 		Namespace(c.namespace).Resource("services").SubResource("proxy").
 		Name(utilnet.JoinSchemeNamePort("http", c.name, port)).
 		Suffix(path)
@@ -119,7 +119,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 // When the Service cannot be read (a user allowed only the proxy), "http"
 // is the name every install gives it.
 func (c *Client) portName(ctx context.Context) (string, error) {
-	svc, err := c.kube.CoreV1().Services(c.namespace).Get(ctx, c.name, metav1.GetOptions{})
+	svc, err := c.kube.Services(c.namespace).Get(ctx, c.name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return "", fmt.Errorf("controller Service %s/%s not found: is the controller installed? (--controller-namespace, --controller-name)", c.namespace, c.name)

@@ -9,18 +9,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 // KeySecrets returns the key Secrets a controller in namespace would load:
 // those labelled active, plus the legacy Secret named exactly prefix.
-func KeySecrets(ctx context.Context, kube kubernetes.Interface, namespace, prefix string) ([]corev1.Secret, error) {
-	list, err := kube.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{LabelSelector: KeyLabel + "=" + KeyLabelActive})
+func KeySecrets(ctx context.Context, kube corev1client.CoreV1Interface, namespace, prefix string) ([]corev1.Secret, error) {
+	list, err := kube.Secrets(namespace).List(ctx, metav1.ListOptions{LabelSelector: KeyLabel + "=" + KeyLabelActive})
 	if err != nil {
 		return nil, fmt.Errorf("listing key Secrets in %s: %w", namespace, err)
 	}
 	out := list.Items
-	legacy, err := kube.CoreV1().Secrets(namespace).Get(ctx, prefix, metav1.GetOptions{})
+	legacy, err := kube.Secrets(namespace).Get(ctx, prefix, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:

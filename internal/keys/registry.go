@@ -16,8 +16,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	coreinformers "k8s.io/client-go/informers/core/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -77,7 +78,7 @@ type RegistryOptions struct {
 // legacy Secret named exactly the prefix), never every Secret. Safe for
 // concurrent use.
 type Registry struct {
-	kube kubernetes.Interface
+	kube corev1client.CoreV1Interface
 	opts RegistryOptions
 
 	mu       sync.RWMutex
@@ -92,7 +93,7 @@ type Registry struct {
 }
 
 // NewRegistry returns a Registry; Start loads and watches the keys.
-func NewRegistry(kube kubernetes.Interface, opts RegistryOptions) *Registry {
+func NewRegistry(kube corev1client.CoreV1Interface, opts RegistryOptions) *Registry {
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNamespace
 	}
@@ -173,12 +174,10 @@ func (r *Registry) NeedLeaderElection() bool { return false }
 // Start watches the key Secrets until ctx ends.
 func (r *Registry) Start(ctx context.Context) error {
 	active := KeyLabel + "=" + KeyLabelActive
-	byLabel := coreinformers.NewFilteredSecretInformer(r.kube, r.opts.Namespace, 0, cache.Indexers{},
-		func(o *metav1.ListOptions) { o.LabelSelector = active })
-	byName := coreinformers.NewFilteredSecretInformer(r.kube, r.opts.Namespace, 0, cache.Indexers{},
-		func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", r.opts.Prefix).String()
-		})
+	byLabel := secretInformer(r.kube, r.opts.Namespace, func(o *metav1.ListOptions) { o.LabelSelector = active })
+	byName := secretInformer(r.kube, r.opts.Namespace, func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", r.opts.Prefix).String()
+	})
 	var synced []cache.InformerSynced
 	for _, w := range []struct {
 		inf cache.SharedIndexInformer
@@ -231,7 +230,7 @@ func (r *Registry) Rotate(ctx context.Context) (Key, error) {
 // CreateKeySecret generates a key pair as the controller does and stores it
 // as a new key Secret named prefix plus a random suffix (generateName) in
 // namespace. It never replaces an existing key.
-func CreateKeySecret(ctx context.Context, kube kubernetes.Interface, namespace, prefix string, bits int, cn string, ttl time.Duration, labels, annotations map[string]string) (*corev1.Secret, error) {
+func CreateKeySecret(ctx context.Context, kube corev1client.CoreV1Interface, namespace, prefix string, bits int, cn string, ttl time.Duration, labels, annotations map[string]string) (*corev1.Secret, error) {
 	// Certificates and Secrets keep whole seconds: start the new key in a
 	// later second than any key made before this call, or two keys made
 	// within one second would tie and the older could stay current.
@@ -248,7 +247,7 @@ func CreateKeySecret(ctx context.Context, kube kubernetes.Interface, namespace, 
 	}
 	s := pair.Secret(namespace, "", labels, annotations)
 	s.GenerateName = prefix
-	created, err := kube.CoreV1().Secrets(namespace).Create(ctx, s, metav1.CreateOptions{})
+	created, err := kube.Secrets(namespace).Create(ctx, s, metav1.CreateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("creating key Secret %s/%s*: %w", namespace, prefix, err)
 	}
@@ -397,4 +396,19 @@ func matchCert(certs []*x509.Certificate, pub *rsa.PublicKey) *x509.Certificate 
 		}
 	}
 	return nil
+}
+
+// secretInformer watches the Secrets of one namespace that tweak selects.
+func secretInformer(kube corev1client.CoreV1Interface, namespace string, tweak func(*metav1.ListOptions)) cache.SharedIndexInformer {
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			tweak(&o)
+			return kube.Secrets(namespace).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			tweak(&o)
+			return kube.Secrets(namespace).Watch(ctx, o)
+		},
+	}
+	return cache.NewSharedIndexInformer(lw, &corev1.Secret{}, 0, cache.Indexers{})
 }

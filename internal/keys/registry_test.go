@@ -184,7 +184,7 @@ func TestCreateKeySecret(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	r := NewRegistry(kube, RegistryOptions{Namespace: "sealing", Prefix: "my-key", KeySize: 2048, CN: "team",
+	r := NewRegistry(kube.CoreV1(), RegistryOptions{Namespace: "sealing", Prefix: "my-key", KeySize: 2048, CN: "team",
 		Labels: map[string]string{"team": "a"}, Annotations: map[string]string{"note": "b"}})
 	k, err := r.Rotate(context.Background())
 	if err != nil {
@@ -264,7 +264,7 @@ func TestRenewerRotates(t *testing.T) {
 		s.Name = s.GenerateName + strings.Repeat("x", n)
 		return false, nil, nil
 	})
-	r := NewRegistry(kube, RegistryOptions{KeySize: 2048})
+	r := NewRegistry(kube.CoreV1(), RegistryOptions{KeySize: 2048})
 	r.readyOnce.Do(func() { close(r.ready) }) // as after an empty first list
 	changed := r.Subscribe()
 	trigger := make(chan struct{})

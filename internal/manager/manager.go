@@ -13,8 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -74,8 +74,9 @@ type Env struct {
 	Registry  prometheus.Registerer
 	Class     string
 	Workers   int
-	// Kube is a clientset for what the cache does not serve.
-	Kube          kubernetes.Interface
+	// Kube reads and writes what the cache does not serve (Secrets,
+	// ServiceAccount tokens) through the core/v1 API alone.
+	Kube          corev1client.CoreV1Interface
 	SealedSecrets SealedSecretsOptions
 }
 
@@ -143,9 +144,9 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 			return nil, err
 		}
 	}
-	cs, err := kubernetes.NewForConfig(opts.Config)
+	cs, err := corev1client.NewForConfig(opts.Config)
 	if err != nil {
-		return nil, fmt.Errorf("creating a clientset: %w", err)
+		return nil, fmt.Errorf("creating a core/v1 client: %w", err)
 	}
 	providers := opts.Providers
 	if providers == nil {

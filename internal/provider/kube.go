@@ -8,23 +8,23 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // NewKube joins a direct (uncached) reader and a clientset for token requests.
-func NewKube(reader client.Reader, cs kubernetes.Interface) Kube {
+func NewKube(reader client.Reader, cs corev1client.CoreV1Interface) Kube {
 	return kube{Reader: reader, cs: cs}
 }
 
 type kube struct {
 	client.Reader
-	cs kubernetes.Interface
+	cs corev1client.CoreV1Interface
 }
 
 func (k kube) ServiceAccountToken(ctx context.Context, sa types.NamespacedName, audiences []string, expiry time.Duration) (string, time.Time, error) {
 	secs := int64(expiry / time.Second)
-	tr, err := k.cs.CoreV1().ServiceAccounts(sa.Namespace).CreateToken(ctx, sa.Name, &authenticationv1.TokenRequest{
+	tr, err := k.cs.ServiceAccounts(sa.Namespace).CreateToken(ctx, sa.Name, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &secs},
 	}, metav1.CreateOptions{})
 	if err != nil {

@@ -82,7 +82,7 @@ func TestKeysCommands(t *testing.T) {
 	}
 
 	// Lose a key, then restore it from the backup.
-	secrets, err := keys.KeySecrets(ctx, cluster.Clientset, ctlNS, keys.DefaultKeyPrefix)
+	secrets, err := keys.KeySecrets(ctx, cluster.Clientset.CoreV1(), ctlNS, keys.DefaultKeyPrefix)
 	if err != nil || len(secrets) != 2 {
 		t.Fatalf("key Secrets: %d, %v", len(secrets), err)
 	}
@@ -92,7 +92,7 @@ func TestKeysCommands(t *testing.T) {
 	if code, _, stderr := keysCmd("restore", "-f", backup); code != 0 || !strings.Contains(stderr, "restored 1 key Secrets into "+ctlNS+" (1 already there)") {
 		t.Fatalf("restore: exit %d: %s", code, stderr)
 	}
-	if after, _ := keys.KeySecrets(ctx, cluster.Clientset, ctlNS, keys.DefaultKeyPrefix); len(after) != 2 {
+	if after, _ := keys.KeySecrets(ctx, cluster.Clientset.CoreV1(), ctlNS, keys.DefaultKeyPrefix); len(after) != 2 {
 		t.Fatalf("after restore: %d key Secrets", len(after))
 	}
 

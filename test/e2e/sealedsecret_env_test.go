@@ -423,7 +423,7 @@ func waitKeySecret(ctx context.Context, t testing.TB, ctlNS string) keys.Key {
 	t.Helper()
 	var k keys.Key
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		secrets, err := keys.KeySecrets(ctx, cluster.Clientset, ctlNS, keys.DefaultKeyPrefix)
+		secrets, err := keys.KeySecrets(ctx, cluster.Clientset.CoreV1(), ctlNS, keys.DefaultKeyPrefix)
 		if err != nil || len(secrets) == 0 {
 			return false, err
 		}

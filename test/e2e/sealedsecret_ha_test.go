@@ -249,7 +249,7 @@ func TestSealedSecretLeaderElection(t *testing.T) {
 	if v := metricValue(follower.metrics(), master); v == 1 {
 		t.Error("both replicas lead")
 	}
-	if secrets, err := keys.KeySecrets(ctx, cluster.Clientset, ctlNS, keys.DefaultKeyPrefix); err != nil || len(secrets) != 1 {
+	if secrets, err := keys.KeySecrets(ctx, cluster.Clientset.CoreV1(), ctlNS, keys.DefaultKeyPrefix); err != nil || len(secrets) != 1 {
 		t.Fatalf("key Secrets = %d, %v; want 1 (only the leader makes keys)", len(secrets), err)
 	}
 

@@ -62,7 +62,7 @@ func TestSealedSecretKeyRotation(t *testing.T) {
 			t.Errorf("%s: keyFingerprints %v, want [%s]", w.ss.Name, got.Status.KeyFingerprints, w.fp)
 		}
 	}
-	secrets, err := keys.KeySecrets(ctx, cluster.Clientset, ctlNS, keys.DefaultKeyPrefix)
+	secrets, err := keys.KeySecrets(ctx, cluster.Clientset.CoreV1(), ctlNS, keys.DefaultKeyPrefix)
 	if err != nil || len(secrets) != 2 {
 		t.Fatalf("key Secrets = %d, %v; want 2 (none deleted)", len(secrets), err)
 	}
