@@ -8,6 +8,7 @@ import (
 	"github.com/keyward/keyward/internal/controller/externalsecret"
 	"github.com/keyward/keyward/internal/controller/pushsecret"
 	"github.com/keyward/keyward/internal/controller/secretstore"
+	"github.com/keyward/keyward/internal/eventrec"
 )
 
 // Only enables the named controllers and switches off every other one.
@@ -30,7 +31,7 @@ func Controllers() []Controller {
 			mgr := env.Manager
 			return (&externalsecret.Reconciler{
 				Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Providers: env.Providers,
-				Recorder: mgr.GetEventRecorder("keyward-externalsecret"), Metrics: externalsecret.NewMetrics(env.Registry),
+				Recorder: eventrec.For(mgr, "keyward-externalsecret"), Metrics: externalsecret.NewMetrics(env.Registry),
 				Class: env.Class, Workers: env.Workers,
 			}).SetupWithManager(ctx, mgr)
 		}},

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
+	"github.com/keyward/keyward/internal/eventrec"
 	"github.com/keyward/keyward/internal/sealing"
 )
 
@@ -68,7 +69,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.APIReader = mgr.GetAPIReader()
 	}
 	if r.Recorder == nil {
-		r.Recorder = mgr.GetEventRecorder("sealed-secrets")
+		r.Recorder = eventrec.For(mgr, "sealed-secrets")
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("sealedsecret").
