@@ -25,6 +25,7 @@ func newControllerCommand(s Streams, getenv func(string) string) *cobra.Command 
 		qps        float32
 		burst      int
 		enabled    = map[string]*bool{}
+		trimBinary bool
 		sealed     sealedSecretsFlags
 	)
 	cmd := &cobra.Command{
@@ -44,6 +45,22 @@ SIGUSR1 makes a new sealing key.`,
 				return err
 			}
 			tuneGC(getenv)
+			// Package initialisation has touched much of the large binary:
+			// let go of it now, and of what start-up used once the caches
+			// are filled.
+			release := func() {}
+			if trimBinary {
+				trimmer, err := memtrim.New()
+				if err != nil {
+					return err
+				}
+				release = func() {
+					if err := trimmer.Release(); err != nil {
+						fmt.Fprintln(s.Err, err)
+					}
+				}
+				release()
+			}
 			verbosity, err := sealed.verbosity()
 			if err != nil {
 				return err
@@ -80,13 +97,9 @@ SIGUSR1 makes a new sealing key.`,
 			if err != nil {
 				return err
 			}
-			// Start-up touches much of the large binary; once the caches
-			// are filled, let only the pages in use stay resident.
 			go func() {
 				if mgr.GetCache().WaitForCacheSync(ctx) {
-					if err := memtrim.Trim(); err != nil {
-						fmt.Fprintln(s.Err, err)
-					}
+					release()
 				}
 			}()
 			return mgr.Start(ctx)
@@ -99,6 +112,8 @@ SIGUSR1 makes a new sealing key.`,
 	f.StringVar(&opts.MetricsAddr, "metrics-addr", ":8081", "")
 	_ = f.MarkDeprecated("metrics-addr", "use --listen-metrics-addr")
 	f.StringVar(&opts.HealthAddr, "health-addr", ":8082", "address of /healthz and /readyz (0 turns them off)")
+	f.StringVar(&opts.PprofAddr, "pprof-addr", "0", "address of Go's profiling endpoints, /debug/pprof/ (0 turns them off; never expose it outside the Pod)")
+	f.BoolVar(&trimBinary, "trim-binary-pages", true, "drop the binary's pages from memory after start-up and read back only those used (Linux; see docs/install.md)")
 	f.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader, so only one of several replicas reconciles")
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: --controller-namespace)")
 	f.StringVar(&opts.Class, "controller-class", "", "serve only stores whose spec.controller is this class")

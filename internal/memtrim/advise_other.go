@@ -2,4 +2,6 @@
 
 package memtrim
 
-func advise(addr, length uintptr) error { return nil }
+func unmapAndRandom(addr, length uintptr) error { return nil }
+
+func evict(path string) error { return nil }

@@ -1,11 +1,20 @@
 // Package memtrim keeps a long-running process's resident memory close to
 // what it uses. The keyward binary is large (every provider's SDK is linked
 // in) and package initialisation touches pages all over its code and
-// read-only data; the kernel's fault-around then maps their neighbours too.
-// Those pages are clean copies of the executable file, so dropping them from
-// the process costs nothing but a page fault if one is needed again.
+// read-only data. Worse, the kernel maps more than is touched: each page
+// fault maps the neighbouring pages already in the page cache too
+// (fault-around), and each read from disk brings megabytes of read-ahead
+// into that cache. A controller that touches a few megabytes of its binary
+// can so hold tens of megabytes of it.
 //
-// Linux only; elsewhere Trim does nothing.
+// Those pages are clean copies of the executable file. Release drops them
+// from the process, drops those no process maps from the page cache, and
+// turns read-ahead off for the executable's mappings; from then on a page
+// comes back only when the program touches it, and fault-around finds few
+// cached neighbours to map with it. The cost is a read from disk (or the
+// host's cache) per page the program uses again.
+//
+// Linux only; elsewhere Release does nothing.
 package memtrim
 
 import (
@@ -16,20 +25,25 @@ import (
 	"strings"
 )
 
-// Trim unmaps the executable's resident code and read-only data pages; those
-// still in use come back on their next access. Call it once start-up work is
-// done: called before, it was measured to raise the peak, not lower it.
-func Trim() error {
+// Trimmer releases the executable's read-only pages.
+type Trimmer struct {
+	exe     string
+	regions [][2]uintptr // read-only private mappings of the executable
+}
+
+// New finds the executable's code and read-only data mappings. Where there
+// is no /proc it returns a Trimmer that does nothing.
+func New() (*Trimmer, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("memtrim: %w", err)
+		return nil, fmt.Errorf("memtrim: %w", err)
 	}
+	t := &Trimmer{exe: exe}
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
-		return nil // not Linux: nothing to do
+		return t, nil // not Linux: nothing to do
 	}
 	defer f.Close()
-	var regions [][2]uintptr
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		// 00400000-02344000 r-xp 00000000 fe:00 10848678  /path/to/keyward
@@ -51,15 +65,29 @@ func Trim() error {
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		regions = append(regions, [2]uintptr{uintptr(start), uintptr(end)})
+		t.regions = append(t.regions, [2]uintptr{uintptr(start), uintptr(end)})
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("memtrim: reading /proc/self/maps: %w", err)
+		return nil, fmt.Errorf("memtrim: reading /proc/self/maps: %w", err)
 	}
-	for _, r := range regions {
-		if err := advise(r[0], r[1]-r[0]); err != nil {
-			return fmt.Errorf("memtrim: %w", err)
+	return t, nil
+}
+
+// Release unmaps the executable's resident code and read-only data pages,
+// evicts the executable's cached pages that no process maps, and turns
+// read-ahead off for its mappings. Pages in use come back on their next
+// access, one at a time.
+func (t *Trimmer) Release() error {
+	if len(t.regions) == 0 {
+		return nil
+	}
+	for _, r := range t.regions {
+		if err := unmapAndRandom(r[0], r[1]-r[0]); err != nil {
+			return fmt.Errorf("memtrim: %s: %w", t.exe, err)
 		}
+	}
+	if err := evict(t.exe); err != nil {
+		return fmt.Errorf("memtrim: evicting %s from the page cache: %w", t.exe, err)
 	}
 	return nil
 }

@@ -243,17 +243,45 @@ func keywardBinary(t testing.TB) string {
 			keywardBinErr = err
 			return
 		}
-		keywardBin = filepath.Join(dir, "keyward")
-		cmd := exec.Command("go", "build", "-o", keywardBin, "./cmd/keyward")
+		// The linker writes its output through a shared mapping, which
+		// leaves the file cached in large folios that a process then maps
+		// whole: 4-5 MB more resident at start than the same binary
+		// installed by copying, as an image's is. Measure what is shipped.
+		linked := filepath.Join(dir, "keyward.linked")
+		cmd := exec.Command("go", "build", "-o", linked, "./cmd/keyward")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			keywardBinErr = fmt.Errorf("go build ./cmd/keyward: %v\n%s", err, out)
+			return
 		}
+		keywardBin = filepath.Join(dir, "keyward")
+		keywardBinErr = copyExecutable(linked, keywardBin)
 	})
 	if keywardBinErr != nil {
 		t.Fatal(keywardBinErr)
 	}
 	return keywardBin
+}
+
+// copyExecutable copies src to a new executable file dst and removes src.
+func copyExecutable(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copying %s: %w", src, err)
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Remove(src)
 }
 
 // controllerProcess is `keyward controller` running as its own process.
