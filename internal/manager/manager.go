@@ -43,6 +43,8 @@ type Options struct {
 	// MetricsAddr and HealthAddr are listen addresses ("0" turns one off).
 	MetricsAddr string
 	HealthAddr  string
+	// PprofAddr serves Go's profiles (net/http/pprof); "" or "0" is off.
+	PprofAddr string
 	// LeaderElection, when true, runs the controllers in one replica at a time.
 	LeaderElection          bool
 	LeaderElectionNamespace string
@@ -113,6 +115,7 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthAddr,
+		PprofBindAddress:        opts.PprofAddr,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "keyward-controller",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
