@@ -26,6 +26,9 @@ func Main(m *testing.M, opts Options, set **Cluster) int {
 	fmt.Fprintf(os.Stderr, "testcluster: up in %s at %s\n", time.Since(start).Round(time.Millisecond), c.Config.Host)
 	*set = c
 	code := m.Run()
+	if opts.BeforeStop != nil {
+		opts.BeforeStop()
+	}
 	if err := c.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "testcluster: %v\n", err)
 	}

@@ -46,6 +46,11 @@ type Options struct {
 	// NoControllerManager leaves kube-controller-manager out (faster start,
 	// but no garbage collection and no namespace deletion).
 	NoControllerManager bool
+	// BeforeStop, when set, runs in Main after the tests and before the
+	// cluster stops: the place to stop controllers that live for the whole
+	// package. The API server waits up to its request timeout for clients
+	// still busy when it is told to stop.
+	BeforeStop func()
 }
 
 // Cluster is a running control plane.

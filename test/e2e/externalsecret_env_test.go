@@ -92,22 +92,26 @@ func externalSecretsEnv(t *testing.T) *esEnv {
 				providers[i] = &providerazure.Provider{Transport: azure.Transport()}
 			}
 		}
-		// The process-wide context: the manager runs until the test binary exits.
-		ctx := context.Background()
+		// The manager runs until the package's tests are done.
+		ctx, cancel := context.WithCancel(context.Background())
 		mgr, err := manager.New(ctx, manager.Options{
 			Config: &cfg, MetricsAddr: "0", HealthAddr: "0", Registry: reg, Workers: 10, Providers: providers,
 			// The SealedSecret tests run their own controllers.
 			Enabled: map[string]bool{"sealedsecret": false},
 		})
 		if err != nil {
+			cancel()
 			esEnvErr = err
 			return
 		}
+		stopped := make(chan struct{})
 		go func() {
+			defer close(stopped)
 			if err := mgr.Start(ctx); err != nil {
 				logs.add("manager stopped: " + err.Error())
 			}
 		}()
+		stopAtEnd = append(stopAtEnd, func() { cancel(); <-stopped })
 		esEnvVal = &esEnv{client: c, registry: reg, logs: logs, azure: azure}
 	})
 	if esEnvErr != nil {

@@ -11,6 +11,14 @@ import (
 
 var cluster *testcluster.Cluster
 
+// stopAtEnd stops what runs for the whole package (the shared
+// ExternalSecret controllers) before the cluster stops.
+var stopAtEnd []func()
+
 func TestMain(m *testing.M) {
-	os.Exit(testcluster.Main(m, testcluster.Options{}, &cluster))
+	os.Exit(testcluster.Main(m, testcluster.Options{BeforeStop: func() {
+		for _, stop := range stopAtEnd {
+			stop()
+		}
+	}}, &cluster))
 }
