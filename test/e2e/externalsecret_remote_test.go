@@ -329,7 +329,7 @@ func TestExternalSecretKubernetesRemoteCluster(t *testing.T) {
 					tok := remote.token(ctx, t, remoteNS, "outsider", false)
 					return remoteCreds{token: tok}, remoteCA, func() { remote.allowRead(ctx, t, remoteNS, "outsider") }
 				},
-				storeWant: []string{"may not get Secrets in namespace"},
+				storeWant: []string{`the store's identity "system:serviceaccount:`, `:outsider" may not get Secrets in namespace`},
 				esWant:    []string{"forbidden", "system:serviceaccount:", ":outsider", `cannot get resource "secrets"`},
 			},
 			{

@@ -12,12 +12,14 @@ import (
 	"maps"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	authnclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	authzclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	coreclient "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
@@ -91,6 +93,9 @@ func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube 
 	cfg.QPS, cfg.Burst = 1000, 2000
 	cfg.UserAgent = "keyward-kubernetes-provider"
 	if c.secrets, err = coreclient.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("spec.provider.kubernetes: %w", err)
+	}
+	if c.authn, err = authnclient.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("spec.provider.kubernetes: %w", err)
 	}
 	if c.authz, err = authzclient.NewForConfig(cfg); err != nil {
@@ -186,6 +191,7 @@ func (p *Provider) restConfig(ctx context.Context, store esv1.GenericStore, kube
 type Client struct {
 	remoteNS string
 	secrets  coreclient.CoreV1Interface
+	authn    authnclient.AuthenticationV1Interface
 	authz    authzclient.AuthorizationV1Interface
 	creds    []provider.Ref
 	expires  time.Time
@@ -251,9 +257,23 @@ func (c *Client) Validate(ctx context.Context) error {
 		return fmt.Errorf("checking access to Secrets in %s: %w", c.remoteNS, err)
 	}
 	if !review.Status.Allowed {
-		return fmt.Errorf("the store's identity may not get Secrets in namespace %s", c.remoteNS)
+		msg := fmt.Sprintf("%s may not get Secrets in namespace %s", c.identity(ctx), c.remoteNS)
+		if review.Status.Reason != "" {
+			msg += ": " + review.Status.Reason
+		}
+		return errors.New(msg)
 	}
 	return nil
+}
+
+// identity names the user the store acts as, so a refusal says whom to
+// grant access; "the store's identity" when the API server will not say.
+func (c *Client) identity(ctx context.Context) string {
+	r, err := c.authn.SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil || r.Status.UserInfo.Username == "" {
+		return "the store's identity"
+	}
+	return fmt.Sprintf("the store's identity %q", r.Status.UserInfo.Username)
 }
 
 // Close implements provider.Client.
