@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/keyward/keyward/internal/controller/sealedsecret"
@@ -29,11 +30,24 @@ type SealedSecretsOptions struct {
 	UpdateStatus bool
 	AcceptV1Data bool
 	SkipRecreate bool
+	// OldGCBehavior deletes the Secret of a deleted SealedSecret, if the
+	// controller made it, instead of leaving it to the garbage collector.
+	OldGCBehavior bool
 	// Workers is the number of SealedSecrets unsealed at once.
 	Workers int
+	// Namespaces are the namespaces whose SealedSecrets are served; empty
+	// means every namespace (--all-namespaces, --additional-namespaces).
+	Namespaces []string
+	// LabelSelector, when not nil, serves only the SealedSecrets it
+	// matches (--label-selector).
+	LabelSelector labels.Selector
 
 	// ListenAddr serves the HTTP API (--listen-addr); "" or "0" turns it off.
 	ListenAddr string
+	// ReadTimeout and WriteTimeout bound each request to the HTTP API
+	// (--read-timeout, --write-timeout; Bitnami's default is 2m). Zero or
+	// less means no limit, as in net/http.
+	ReadTimeout, WriteTimeout time.Duration
 	// RateLimit and RateBurst limit /v1/verify per client.
 	RateLimit float64
 	RateBurst int
@@ -70,11 +84,20 @@ func setupSealedSecrets(_ context.Context, env *Env) error {
 	r := &sealedsecret.Reconciler{
 		Keys: reg, Metrics: metrics,
 		UpdateStatus: o.UpdateStatus, AcceptV1Data: o.AcceptV1Data, SkipRecreate: o.SkipRecreate,
-		Workers: o.Workers,
+		OldGCBehavior: o.OldGCBehavior, Workers: o.Workers,
+		Namespaces: o.Namespaces, LabelSelector: o.LabelSelector,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	served := []any{"namespaces", "all"}
+	if len(o.Namespaces) > 0 {
+		served[1] = o.Namespaces
+	}
+	if o.LabelSelector != nil {
+		served = append(served, "labelSelector", o.LabelSelector.String())
+	}
+	mgr.GetLogger().WithName("sealedsecret").Info("serving SealedSecrets", served...)
 	if o.ListenAddr == "" || o.ListenAddr == "0" {
 		return nil
 	}
@@ -93,12 +116,22 @@ func setupSealedSecrets(_ context.Context, env *Env) error {
 		Listener: ln,
 		Server: &http.Server{
 			Handler:           api,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       2 * time.Minute, // Bitnami's --read-timeout
-			WriteTimeout:      2 * time.Minute, // and --write-timeout
+			ReadHeaderTimeout: headerTimeout(o.ReadTimeout),
+			ReadTimeout:       o.ReadTimeout,
+			WriteTimeout:      o.WriteTimeout,
 		},
 		ShutdownTimeout: ptr(5 * time.Second),
 	})
+}
+
+// headerTimeout bounds reading a request's headers: 10 s, or the whole
+// request's read timeout when that is shorter.
+func headerTimeout(read time.Duration) time.Duration {
+	const limit = 10 * time.Second
+	if read > 0 && read < limit {
+		return read
+	}
+	return limit
 }
 
 // registerer is reg, or a throwaway registry when none is given, so

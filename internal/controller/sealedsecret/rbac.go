@@ -4,8 +4,10 @@ package sealedsecret
 // rbac generator: `make generate` writes deploy/sealed-secrets/role.yaml
 // from these and the markers in internal/keys. Secrets are read and written
 // only as the unsealed output (the cache watches them label-selected, but
-// RBAC cannot select by label); they are never deleted: their owner
-// reference lets the garbage collector do that.
+// RBAC cannot select by label). Deleting them is the garbage collector's
+// job, through their owner reference; --old-gc-behavior deletes them here
+// instead, and needs a delete rule the shipped role deliberately lacks
+// (docs/sealing.md shows it).
 //
 // +kubebuilder:rbac:groups=bitnami.com,resources=sealedsecrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=bitnami.com,resources=sealedsecrets/status,verbs=update;patch

@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -93,6 +94,17 @@ type Reconciler struct {
 	// SkipRecreate ignores Secret events, so a deleted Secret is not made
 	// again until its SealedSecret changes (--skip-recreate).
 	SkipRecreate bool
+	// OldGCBehavior deletes the Secret of a deleted SealedSecret instead of
+	// leaving it to the garbage collector (--old-gc-behavior); only a
+	// Secret this controller made (see deleteSecret).
+	OldGCBehavior bool
+	// Namespaces limits the SealedSecrets served, and the Secrets watched,
+	// to these namespaces; empty serves every namespace (--all-namespaces,
+	// --additional-namespaces). SetupWithManager reads it.
+	Namespaces []string
+	// LabelSelector limits the SealedSecrets served to those it matches;
+	// nil serves all (--label-selector). SetupWithManager reads it.
+	LabelSelector labels.Selector
 	// Workers is the number of SealedSecrets reconciled at once.
 	Workers int
 	// Now is the clock (time.Now when nil).
@@ -124,10 +136,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	ss := &ssv1.SealedSecret{}
 	if err := r.Cache.Get(ctx, req.NamespacedName, ss); err != nil {
 		if apierrors.IsNotFound(err) {
-			// The Secret goes with its owner reference (garbage collection).
+			// The Secret goes with its owner reference (garbage collection),
+			// or with --old-gc-behavior by our hand.
 			r.Metrics.forget(req.Namespace, req.Name)
 			r.takeDrift(req.NamespacedName)
 			outcome = outcomeDeleted
+			if r.OldGCBehavior {
+				if err := r.deleteSecret(ctx, req.NamespacedName); err != nil {
+					outcome = outcomeError
+					return ctrl.Result{}, err
+				}
+			}
 			return ctrl.Result{}, nil
 		}
 		r.Metrics.failed(reasonFetch, req.Namespace)
@@ -291,6 +310,52 @@ func stamp(s *corev1.Secret, digest string, fps []string) {
 	}
 	s.Annotations[SourceDigestAnnotation] = digest
 	s.Annotations[KeyFingerprintsAnnotation] = strings.Join(fps, ",")
+}
+
+// deleteSecret deletes the Secret namespace/name once its SealedSecret is
+// gone (--old-gc-behavior), but only a Secret this controller made: one
+// carrying UnsealedLabel and not a Secret of someone else's that a patch
+// annotation let it merge into. Both are read from the API server, not the
+// cache: a SealedSecret relabelled out of --label-selector leaves the cache
+// too, without being deleted, and the cache holds no annotation but ours.
+func (r *Reconciler) deleteSecret(ctx context.Context, key types.NamespacedName) error {
+	ss := &ssv1.SealedSecret{}
+	switch err := r.APIReader.Get(ctx, key, ss); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("reading SealedSecret %s: %w", key, err)
+	case ss.DeletionTimestamp.IsZero():
+		return nil // still there, only no longer served
+	}
+	s := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, key, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("reading Secret %s: %w", key, err)
+	}
+	log := ctrl.LoggerFrom(ctx)
+	if !madeByUs(s) {
+		log.V(1).Info("SealedSecret deleted; its Secret was not made by this controller and stays")
+		return nil
+	}
+	// The preconditions keep a Secret made again or changed meanwhile.
+	err := r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID, ResourceVersion: &s.ResourceVersion})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("deleting Secret %s (--old-gc-behavior): %w", key, err)
+	}
+	log.V(1).Info("SealedSecret deleted; deleted its Secret")
+	return nil
+}
+
+// madeByUs says the controller wrote s from a SealedSecret of its own
+// (labelled, possibly adopted with the managed annotation), as opposed to
+// a Secret of someone else's it merged into (patch annotation).
+func madeByUs(s *corev1.Secret) bool {
+	return s.Labels[UnsealedLabel] == "true" && s.Annotations[ssv1.PatchAnnotation] != "true"
 }
 
 // unmanagedError is Bitnami's refusal to overwrite a Secret it does not own.

@@ -493,6 +493,92 @@ func TestReconcileDeletedForgetsMetrics(t *testing.T) {
 	}
 }
 
+// notServed hides SealedSecrets from the cache, as a label selector does
+// for one relabelled out of it.
+type notServed struct{ client.Reader }
+
+func (n notServed) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*ssv1.SealedSecret); ok {
+		return apierrors.NewNotFound(ssv1.GroupVersion.WithResource("sealedsecrets").GroupResource(), key.Name)
+	}
+	return n.Reader.Get(ctx, key, obj, opts...)
+}
+
+func TestReconcileOldGCBehavior(t *testing.T) {
+	a := testKey(t, "2048")
+	ours := func(mutate ...func(*corev1.Secret)) func(*ssv1.SealedSecret) *corev1.Secret {
+		return func(ss *ssv1.SealedSecret) *corev1.Secret {
+			s := &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ss.Namespace, Name: ss.Name, Labels: map[string]string{UnsealedLabel: "true"}},
+				Data:       map[string][]byte{"password": []byte(planted)},
+			}
+			for _, m := range mutate {
+				m(s)
+			}
+			return s
+		}
+	}
+	tests := []struct {
+		name   string
+		oldGC  bool
+		secret func(ss *ssv1.SealedSecret) *corev1.Secret // nil: none
+		// ss says what the API server still has: "gone", "deleting"
+		// (deletionTimestamp and a finalizer), or "unserved" (there, but
+		// out of the cache, e.g. relabelled out of --label-selector).
+		ss          string
+		wantDeleted bool
+	}{
+		{name: "deletes the Secret it made", oldGC: true, secret: ours(), ss: "gone", wantDeleted: true},
+		{name: "deletes it while the SealedSecret finalizes", oldGC: true, secret: ours(), ss: "deleting", wantDeleted: true},
+		{name: "keeps a Secret without its label", oldGC: true, ss: "gone",
+			secret: ours(func(s *corev1.Secret) { s.Labels = map[string]string{"by": "hand"} })},
+		{name: "keeps a Secret it only patched", oldGC: true, ss: "gone",
+			secret: ours(func(s *corev1.Secret) { s.Annotations = map[string]string{ssv1.PatchAnnotation: "true"} })},
+		{name: "deletes a Secret adopted with managed", oldGC: true, ss: "gone", wantDeleted: true,
+			secret: ours(func(s *corev1.Secret) { s.Annotations = map[string]string{ssv1.ManagedAnnotation: "true"} })},
+		{name: "keeps the Secret of a SealedSecret that is only not served", oldGC: true, secret: ours(), ss: "unserved"},
+		{name: "no Secret: nothing to do", oldGC: true, ss: "gone"},
+		{name: "without the flag the garbage collector does it", oldGC: false, secret: ours(), ss: "gone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ss := sealed(t, a)
+			objs := []client.Object{}
+			switch tt.ss {
+			case "deleting":
+				ss.Finalizers = []string{"example.com/hold"}
+				objs = append(objs, ss)
+			case "unserved":
+				objs = append(objs, ss)
+			}
+			if tt.secret != nil {
+				objs = append(objs, tt.secret(ss))
+			}
+			h := newHarness(t, []keys.Key{a}, objs...)
+			if tt.ss == "deleting" {
+				if err := h.c.Delete(context.Background(), ss); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.r.Cache = notServed{h.r.Cache}
+			h.r.OldGCBehavior = tt.oldGC
+			h.reconcile(t, ss)
+			got := h.secret(t, ss.Namespace, ss.Name)
+			switch {
+			case tt.secret == nil && got != nil:
+				t.Fatalf("a Secret appeared: %+v", got.ObjectMeta)
+			case tt.secret != nil && tt.wantDeleted && got != nil:
+				t.Fatalf("Secret kept: %+v", got.ObjectMeta)
+			case tt.secret != nil && !tt.wantDeleted && got == nil:
+				t.Fatal("Secret deleted")
+			}
+			if got != nil && string(got.Data["password"]) != planted {
+				t.Fatalf("Secret changed: %v", got.Data)
+			}
+		})
+	}
+}
+
 func histogramCount(t *testing.T, reg *prometheus.Registry, outcome string) uint64 {
 	t.Helper()
 	mfs, err := reg.Gather()

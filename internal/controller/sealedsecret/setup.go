@@ -29,24 +29,12 @@ type ownCache struct{ cache.Cache }
 func (c ownCache) GetCache() cache.Cache { return c.Cache }
 
 // SetupWithManager registers the controller with mgr. It keeps its own
-// cache, so what it holds does not depend on the manager's options: every
-// SealedSecret, and only the Secrets it labelled, without their data.
-// Client and APIReader default to the manager's.
+// cache, so what it holds does not depend on the manager's options: the
+// SealedSecrets it serves (in Namespaces, matching LabelSelector), and only
+// the Secrets it labelled in those namespaces, without their data. Client
+// and APIReader default to the manager's.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	c, err := cache.New(mgr.GetConfig(), cache.Options{
-		HTTPClient: mgr.GetHTTPClient(),
-		Scheme:     mgr.GetScheme(),
-		Mapper:     mgr.GetRESTMapper(),
-		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {
-				Label:     labels.SelectorFromSet(labels.Set{UnsealedLabel: "true"}),
-				Transform: stripSecret,
-			},
-			&ssv1.SealedSecret{}: {Transform: stripSealedSecret},
-		},
-		// Reading any other type must fail loudly, not start a new watch.
-		ReaderFailOnMissingInformer: true,
-	})
+	c, err := cache.New(mgr.GetConfig(), r.cacheOptions(mgr))
 	if err != nil {
 		return fmt.Errorf("sealedsecret: building cache: %w", err)
 	}
@@ -81,6 +69,35 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesRawSource(r.keyChanges(r.Keys.Subscribe())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)}).
 		Complete(r)
+}
+
+// cacheOptions select what the controller's cache holds. Key Secrets are
+// not among them: internal/keys reads those from the controller namespace.
+func (r *Reconciler) cacheOptions(mgr ctrl.Manager) cache.Options {
+	o := cache.Options{
+		HTTPClient: mgr.GetHTTPClient(),
+		Scheme:     mgr.GetScheme(),
+		Mapper:     mgr.GetRESTMapper(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {
+				// Not LabelSelector: a Secret carries its template's
+				// labels, not its SealedSecret's.
+				Label:     labels.SelectorFromSet(labels.Set{UnsealedLabel: "true"}),
+				Transform: stripSecret,
+			},
+			&ssv1.SealedSecret{}: {Label: r.LabelSelector, Transform: stripSealedSecret},
+		},
+		// Reading any other type must fail loudly, not start a new watch.
+		ReaderFailOnMissingInformer: true,
+	}
+	if len(r.Namespaces) > 0 {
+		// One informer per namespace for each type.
+		o.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range r.Namespaces {
+			o.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return o
 }
 
 // stripSecret keeps only what the controller reads of a cached Secret: its
