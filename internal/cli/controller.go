@@ -7,7 +7,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-logr/logr/funcr"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -44,6 +43,10 @@ SIGUSR1 makes a new sealing key.`,
 			if err := applyEnv(cmd.Flags(), getenv); err != nil {
 				return err
 			}
+			if sealed.version {
+				printVersion(s.Out)
+				return nil
+			}
 			tuneGC(getenv)
 			// Package initialisation has touched much of the large binary:
 			// let go of it now, and of what start-up used once the caches
@@ -61,7 +64,7 @@ SIGUSR1 makes a new sealing key.`,
 				}
 				release()
 			}
-			verbosity, err := sealed.verbosity()
+			log, err := sealed.logger(s)
 			if err != nil {
 				return err
 			}
@@ -71,14 +74,7 @@ SIGUSR1 makes a new sealing key.`,
 			if opts.LeaderElectionNamespace == "" {
 				opts.LeaderElectionNamespace = opts.SealedSecrets.Keys.Namespace
 			}
-			switch sealed.logFormat {
-			case "json":
-				ctrl.SetLogger(funcr.NewJSON(func(obj string) { fmt.Fprintln(s.Err, obj) }, funcr.Options{Verbosity: verbosity}))
-			case "text":
-				ctrl.SetLogger(funcr.New(func(prefix, args string) { fmt.Fprintln(s.Err, prefix, args) }, funcr.Options{Verbosity: verbosity}))
-			default:
-				return fmt.Errorf("--log-format %q: must be json or text", sealed.logFormat)
-			}
+			ctrl.SetLogger(log)
 			cfg, err := controllerRESTConfig(kubeconfig, getenv)
 			if err != nil {
 				return err

@@ -7,13 +7,18 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/internal/logging"
 	"github.com/keyward/keyward/internal/manager"
 	"github.com/keyward/keyward/internal/version"
 )
@@ -30,15 +35,21 @@ type sealedSecretsFlags struct {
 	keySize                              int
 	ttl, renewPeriod                     time.Duration
 	acceptV1, updateStatus, skipRecreate bool
+	oldGC                                bool
 	workers                              int
 	listenAddr                           string
+	readTimeout, writeTimeout            time.Duration
 	rateLimit                            float64
 	rateBurst                            int
 	logLevel, logFormat                  string
-	// Bitnami flags whose behaviour Keyward has always or never.
-	watchForSecrets, oldGC, allNamespaces bool
-	maxUnsealRetries                      int
-	additionalNamespaces, labelSelector   string
+	logInfoStdout                        bool
+	version                              bool
+	// Which SealedSecrets are served.
+	allNamespaces                       bool
+	additionalNamespaces, labelSelector string
+	// Bitnami flags whose behaviour Keyward always has.
+	watchForSecrets  bool
+	maxUnsealRetries int
 }
 
 func (f *sealedSecretsFlags) register(fs *pflag.FlagSet) {
@@ -57,49 +68,32 @@ func (f *sealedSecretsFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.acceptV1, "accept-deprecated-v1-data", true, "open SealedSecrets in the deprecated spec.data format")
 	fs.BoolVar(&f.updateStatus, "update-status", true, "write the Synced condition to SealedSecret status")
 	fs.BoolVar(&f.skipRecreate, "skip-recreate", false, "do not make a Secret again when someone deletes it")
+	fs.BoolVar(&f.oldGC, "old-gc-behavior", false, "delete the Secret of a deleted SealedSecret here instead of through its owner reference (only a Secret this controller made; needs delete on secrets)")
 	// A worker mostly waits on the API server (a create and a status write
 	// per SealedSecret); decryption is bounded by GOMAXPROCS whatever the
 	// count. 2,000 SealedSecrets on 2 cores: 44 s with 2 workers, 21 s with 16.
 	fs.IntVar(&f.workers, "workers", 8*runtime.NumCPU(), "SealedSecrets unsealed at once")
 	fs.StringVar(&f.listenAddr, "listen-addr", ":8080", "address of the HTTP API kubeseal uses (0 turns it off)")
+	fs.DurationVar(&f.readTimeout, "read-timeout", 2*time.Minute, "longest the HTTP API reads one request (0: no limit)")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", 2*time.Minute, "longest the HTTP API takes to answer one request (0: no limit)")
 	fs.Float64Var(&f.rateLimit, "rate-limit", 2, "/v1/verify requests per second per client")
 	fs.IntVar(&f.rateBurst, "rate-limit-burst", 2, "/v1/verify burst per client")
 	fs.StringVar(&f.logLevel, "log-level", "INFO", "INFO, or DEBUG for every detail (values never appear in logs)")
 	fs.StringVar(&f.logFormat, "log-format", "json", "json, or text for one line of key=value pairs per record")
+	fs.BoolVar(&f.logInfoStdout, "log-info-stdout", true, "write info records to stdout and errors to stderr (false: everything to stderr)")
+	fs.BoolVar(&f.version, "version", false, "print the version, as keyward version does, and exit")
+	fs.BoolVar(&f.allNamespaces, "all-namespaces", true, "serve SealedSecrets in every namespace (false: only in --controller-namespace and --additional-namespaces)")
+	fs.StringVar(&f.additionalNamespaces, "additional-namespaces", "", "serve SealedSecrets only in --controller-namespace and these (a,b,c), whatever --all-namespaces says")
+	fs.StringVar(&f.labelSelector, "label-selector", "", "serve only SealedSecrets whose labels match this selector (as kubectl -l takes it)")
 	// Accepted so Bitnami's Deployment args carry over; Keyward behaves as
 	// the help says whatever their value.
 	fs.BoolVar(&f.watchForSecrets, "watch-for-secrets", false, "accepted for compatibility: key Secrets are always watched (added, changed, relabelled, deleted)")
 	fs.IntVar(&f.maxUnsealRetries, "max-unseal-retries", 5, "accepted for compatibility: a failed unseal is retried with backoff until it succeeds or the SealedSecret changes")
-	// Accepted only at their defaults: the other values change which
-	// objects the controller serves, which Keyward does not offer yet.
-	fs.BoolVar(&f.allNamespaces, "all-namespaces", true, "serve SealedSecrets in every namespace (false is not supported yet)")
-	fs.StringVar(&f.additionalNamespaces, "additional-namespaces", "", "not supported yet: Keyward serves every namespace")
-	fs.StringVar(&f.labelSelector, "label-selector", "", "not supported yet: Keyward serves every SealedSecret")
-	fs.BoolVar(&f.oldGC, "old-gc-behavior", false, "not supported: Secrets are deleted by the garbage collector through their owner reference")
-}
-
-// unsupported names a Bitnami flag set to a value Keyward cannot honour, so
-// an install that relies on it fails at start instead of behaving otherwise.
-func (f *sealedSecretsFlags) unsupported() error {
-	switch {
-	case !f.allNamespaces:
-		return fmt.Errorf("--all-namespaces=false is not supported yet: Keyward serves SealedSecrets in every namespace")
-	case f.additionalNamespaces != "":
-		return fmt.Errorf("--additional-namespaces is not supported yet: Keyward serves SealedSecrets in every namespace")
-	case f.labelSelector != "":
-		return fmt.Errorf("--label-selector is not supported yet: Keyward serves every SealedSecret")
-	case f.oldGC:
-		return fmt.Errorf("--old-gc-behavior is not supported: a Secret goes with its SealedSecret through its owner reference")
-	}
-	return nil
 }
 
 // options turns the flags into the manager's SealedSecret options.
 func (f *sealedSecretsFlags) options(getenv func(string) string) (manager.SealedSecretsOptions, error) {
 	var o manager.SealedSecretsOptions
-	if err := f.unsupported(); err != nil {
-		return o, err
-	}
 	order, err := keys.ParseOrderPriority(f.order)
 	if err != nil {
 		return o, fmt.Errorf("--key-order-priority: %w", err)
@@ -122,16 +116,81 @@ func (f *sealedSecretsFlags) options(getenv func(string) string) (manager.Sealed
 	if err != nil {
 		return o, err
 	}
+	ns := controllerNamespace(f.namespace, getenv)
+	if o.Namespaces, err = servedNamespaces(ns, f.allNamespaces, f.additionalNamespaces); err != nil {
+		return o, err
+	}
+	if o.LabelSelector, err = parseLabelSelector(f.labelSelector); err != nil {
+		return o, err
+	}
 	o.Keys = keys.RegistryOptions{
-		Namespace: controllerNamespace(f.namespace, getenv), Prefix: f.prefix, Order: order,
+		Namespace: ns, Prefix: f.prefix, Order: order,
 		KeySize: f.keySize, CN: f.cn, TTL: f.ttl, Labels: labels, Annotations: annots,
 	}
 	o.RenewPeriod = f.renewPeriod
 	o.UpdateStatus, o.AcceptV1Data, o.SkipRecreate = f.updateStatus, f.acceptV1, f.skipRecreate
+	o.OldGCBehavior = f.oldGC
 	o.Workers = f.workers
 	o.ListenAddr, o.RateLimit, o.RateBurst = f.listenAddr, f.rateLimit, f.rateBurst
+	o.ReadTimeout, o.WriteTimeout = f.readTimeout, f.writeTimeout
 	o.Revision = version.Get().Commit
 	return o, nil
+}
+
+// servedNamespaces are the namespaces whose SealedSecrets the controller
+// serves; nil means every namespace. As in Bitnami's controller, the own
+// namespace alone with --all-namespaces=false, and the own namespace plus
+// the additional ones whenever those are given (Bitnami then watches its
+// own namespace and starts one more controller per additional namespace,
+// whatever --all-namespaces says).
+func servedNamespaces(own string, all bool, additional string) ([]string, error) {
+	var extra []string
+	named := false
+	for _, ns := range strings.Split(additional, ",") {
+		ns = strings.TrimSpace(ns)
+		named = named || ns != ""
+		if ns == "" || ns == own || slices.Contains(extra, ns) {
+			continue
+		}
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return nil, fmt.Errorf("--additional-namespaces: %q is not a namespace name: %s", ns, strings.Join(errs, "; "))
+		}
+		extra = append(extra, ns)
+	}
+	if all && !named {
+		return nil, nil
+	}
+	return append([]string{own}, extra...), nil
+}
+
+// parseLabelSelector parses --label-selector; "" selects everything (nil).
+func parseLabelSelector(s string) (labels.Selector, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	sel, err := labels.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("--label-selector %q: %w", s, err)
+	}
+	return sel, nil
+}
+
+// logger is the controller's logger as --log-format, --log-level and
+// --log-info-stdout say.
+func (f *sealedSecretsFlags) logger(s Streams) (logr.Logger, error) {
+	v, err := f.verbosity()
+	if err != nil {
+		return logr.Logger{}, err
+	}
+	info := s.Err
+	if f.logInfoStdout {
+		info = s.Out
+	}
+	log, err := logging.New(logging.Options{Format: f.logFormat, Verbosity: v, Info: info, Error: s.Err})
+	if err != nil {
+		return logr.Logger{}, fmt.Errorf("--log-format %q: must be json or text", f.logFormat)
+	}
+	return log, nil
 }
 
 // verbosity maps --log-level to a logr verbosity.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -14,9 +15,15 @@ func newVersionCommand(s Streams) *cobra.Command {
 		Short: "Print the version, commit and Go version of this build",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			info := version.Get()
-			fmt.Fprintf(s.Out, "keyward %s\ncommit: %s\ngo: %s\n", info.Version, info.Commit, info.GoVersion)
+			printVersion(s.Out)
 			return nil
 		},
 	}
+}
+
+// printVersion writes what `keyward version` (and `keyward controller
+// --version`) prints.
+func printVersion(w io.Writer) {
+	info := version.Get()
+	fmt.Fprintf(w, "keyward %s\ncommit: %s\ngo: %s\n", info.Version, info.Commit, info.GoVersion)
 }
