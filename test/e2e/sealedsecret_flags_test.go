@@ -190,7 +190,8 @@ func TestSealedSecretFlagOldGCBehavior(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitGone(ctx, t, markerSecret, 90*time.Second)
-			err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Second, true, func(ctx context.Context) (bool, error) {
+			// Reads use the test's context (see untouched).
+			err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Second, true, func(context.Context) (bool, error) {
 				s := &corev1.Secret{}
 				err := cluster.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, s)
 				if err != nil {
@@ -260,7 +261,10 @@ func createSealed(ctx context.Context, t *testing.T, c client.Client, pub *rsa.P
 // untouched checks for d that the SealedSecret has no Secret and no status.
 func untouched(ctx context.Context, t *testing.T, c client.Client, ss *ssv1.SealedSecret, d time.Duration) {
 	t.Helper()
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, d, true, func(ctx context.Context) (bool, error) {
+	// The reads use the test's context, not the poll's: a read queued by the
+	// client's rate limiter near the end of d would otherwise fail instead
+	// of letting the poll end.
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, d, true, func(context.Context) (bool, error) {
 		switch err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(ss), &corev1.Secret{}); {
 		case err == nil:
 			return false, fmt.Errorf("it has a Secret")
