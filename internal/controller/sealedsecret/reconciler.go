@@ -112,6 +112,17 @@ type Reconciler struct {
 
 	mu    sync.Mutex
 	drift map[types.NamespacedName]bool // Secrets changed by someone else
+	// written holds what each Secret this controller wrote was made from,
+	// until the cache's next event for that Secret: a reconcile before
+	// then (a key change, a requeue) finds the cache without the write and
+	// would decrypt again.
+	written map[types.NamespacedName]writeRecord
+}
+
+// writeRecord is what a written Secret was made from.
+type writeRecord struct {
+	digest string
+	fps    []string
 }
 
 func (r *Reconciler) now() time.Time {
@@ -140,6 +151,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			// or with --old-gc-behavior by our hand.
 			r.Metrics.forget(req.Namespace, req.Name)
 			r.takeDrift(req.NamespacedName)
+			r.forgetWrite(req.NamespacedName)
 			outcome = outcomeDeleted
 			if r.OldGCBehavior {
 				if err := r.deleteSecret(ctx, req.NamespacedName); err != nil {
@@ -179,6 +191,11 @@ func (r *Reconciler) reconcile(ctx context.Context, ss *ssv1.SealedSecret) (stri
 			return outcomeInSync, r.succeeded(ctx, ss, fps)
 		}
 	}
+	if !drifted {
+		if fps, ok := r.justWrote(key, digest, active); ok {
+			return outcomeInSync, r.succeeded(ctx, ss, fps)
+		}
+	}
 
 	privs, fps := orderKeys(active, hints(ss, current))
 	r.Metrics.unsealed()
@@ -209,6 +226,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ss *ssv1.SealedSecret) (stri
 		}
 		return outcomeError, err
 	}
+	r.rememberWrite(key, digest, usedFPs)
 	r.Recorder.Eventf(ss, nil, corev1.EventTypeNormal, EventUnsealed, "Unseal", "SealedSecret unsealed successfully")
 	ctrl.LoggerFrom(ctx).V(1).Info("unsealed", "keys", usedFPs)
 	return outcomeUnsealed, r.succeeded(ctx, ss, usedFPs)
@@ -535,4 +553,39 @@ func (r *Reconciler) takeDrift(key types.NamespacedName) bool {
 	d := r.drift[key]
 	delete(r.drift, key)
 	return d
+}
+
+func (r *Reconciler) rememberWrite(key types.NamespacedName, digest string, fps []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.written == nil {
+		r.written = map[types.NamespacedName]writeRecord{}
+	}
+	r.written[key] = writeRecord{digest: digest, fps: fps}
+}
+
+// forgetWrite drops the record of a write: the cache has an event for the
+// Secret since (it shows the write, or something newer), or the
+// SealedSecret is gone.
+func (r *Reconciler) forgetWrite(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.written, key)
+}
+
+// justWrote says whether this controller wrote the Secret from digest,
+// with keys all still active, and the cache has not caught up yet.
+func (r *Reconciler) justWrote(key types.NamespacedName, digest string, active []keys.Key) ([]string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w, ok := r.written[key]
+	if !ok || digest == "" || w.digest != digest {
+		return nil, false
+	}
+	for _, fp := range w.fps {
+		if !slices.ContainsFunc(active, func(k keys.Key) bool { return k.Fingerprint == fp }) {
+			return nil, false
+		}
+	}
+	return w.fps, true
 }

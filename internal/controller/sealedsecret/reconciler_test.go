@@ -19,9 +19,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/keys"
@@ -448,6 +451,68 @@ func TestReconcileDecryptsOnce(t *testing.T) {
 	h.reconcile(t, ss)
 	if string(h.secret(t, "prod", "db").Data["password"]) != "rotated" || h.unseals() != 3 {
 		t.Fatalf("new spec not unsealed (unseals %v)", h.unseals())
+	}
+}
+
+// lagging is a cache that has not seen any Secret yet: the moment after a
+// write, before the watch event arrives.
+type lagging struct{ client.Reader }
+
+func (l lagging) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*corev1.Secret); ok {
+		return apierrors.NewNotFound(corev1.Resource("secrets"), key.Name)
+	}
+	return l.Reader.Get(ctx, key, obj, opts...)
+}
+
+// A second pass before the cache shows the Secret just written (a key
+// change or a requeue in that window) does not decrypt again; once the
+// cache's events for the Secret arrive, what the cache says counts again.
+func TestReconcileDecryptsOnceBeforeTheCacheCatchesUp(t *testing.T) {
+	a := testKey(t, "2048")
+	ss := sealed(t, a)
+	h := newHarness(t, []keys.Key{a}, ss)
+	cache := h.r.Cache
+	h.r.Cache = lagging{cache}
+	h.reconcile(t, ss)
+	h.reconcile(t, ss)
+	if n := h.unseals(); n != 1 {
+		t.Fatalf("unseals after a second pass in the cache's blind spot = %v, want 1", n)
+	}
+	if _, cond := h.synced(t, ss); cond == nil || cond.Status != corev1.ConditionTrue {
+		t.Fatalf("Synced = %+v, want True", cond)
+	}
+
+	// The create event arrives, then someone deletes the Secret: the
+	// delete event queues the SealedSecret, which makes the Secret again.
+	written := h.secret(t, "prod", "db")
+	onSecret := h.r.secretEvents()
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	defer q.ShutDown()
+	onSecret.Create(context.Background(), event.TypedCreateEvent[*corev1.Secret]{Object: written}, q)
+	if err := h.c.Delete(context.Background(), written); err != nil {
+		t.Fatal(err)
+	}
+	h.r.Cache = cache
+	onSecret.Delete(context.Background(), event.TypedDeleteEvent[*corev1.Secret]{Object: written}, q)
+	if q.Len() != 1 {
+		t.Fatalf("queue length after the delete event = %d, want 1", q.Len())
+	}
+	h.reconcile(t, ss)
+	if h.secret(t, "prod", "db") == nil || h.unseals() != 2 {
+		t.Fatalf("deleted Secret not made again (unseals %v)", h.unseals())
+	}
+
+	// Without the events, a record of the write alone never stands in for
+	// a Secret deleted behind the cache's back: the delete event clears it.
+	h.r.Cache = lagging{cache}
+	if err := h.c.Delete(context.Background(), h.secret(t, "prod", "db")); err != nil {
+		t.Fatal(err)
+	}
+	onSecret.Delete(context.Background(), event.TypedDeleteEvent[*corev1.Secret]{Object: written}, q)
+	h.reconcile(t, ss)
+	if h.secret(t, "prod", "db") == nil || h.unseals() != 3 {
+		t.Fatalf("Secret deleted in the blind spot not made again (unseals %v)", h.unseals())
 	}
 }
 

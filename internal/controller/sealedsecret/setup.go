@@ -151,15 +151,25 @@ func (r *Reconciler) secretEvents() handler.TypedEventHandler[*corev1.Secret, re
 	enqueue := func(s *corev1.Secret, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(s)})
 	}
+	// Every event means the cache holds the Secret as written, or newer:
+	// the controller's own record of the write is no longer needed.
 	return handler.TypedFuncs[*corev1.Secret, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*corev1.Secret], _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.forgetWrite(client.ObjectKeyFromObject(e.Object))
+		},
 		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[*corev1.Secret], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.forgetWrite(client.ObjectKeyFromObject(e.Object))
 			if !r.SkipRecreate {
 				enqueue(e.Object, q)
 			}
 		},
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*corev1.Secret], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if r.SkipRecreate || e.ObjectNew.ResourceVersion == e.ObjectOld.ResourceVersion {
+			if e.ObjectNew.ResourceVersion == e.ObjectOld.ResourceVersion {
 				return // resync
+			}
+			r.forgetWrite(client.ObjectKeyFromObject(e.ObjectNew))
+			if r.SkipRecreate {
+				return
 			}
 			if e.ObjectNew.Annotations[SourceDigestAnnotation] == e.ObjectOld.Annotations[SourceDigestAnnotation] {
 				r.markDrift(client.ObjectKeyFromObject(e.ObjectNew))
