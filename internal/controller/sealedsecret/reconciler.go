@@ -266,12 +266,20 @@ func madeFrom(s *corev1.Secret, digest string, active []keys.Key) ([]string, boo
 		return nil, false
 	}
 	fps := splitFingerprints(s.Annotations[KeyFingerprintsAnnotation])
-	for _, fp := range fps {
-		if !slices.ContainsFunc(active, func(k keys.Key) bool { return k.Fingerprint == fp }) {
-			return nil, false // that key was withdrawn: check the values still open
-		}
+	if !allActive(fps, active) {
+		return nil, false // a key was withdrawn: check the values still open
 	}
 	return fps, true
+}
+
+// allActive says whether every fingerprint names an active key.
+func allActive(fps []string, active []keys.Key) bool {
+	for _, fp := range fps {
+		if !slices.ContainsFunc(active, func(k keys.Key) bool { return k.Fingerprint == fp }) {
+			return false
+		}
+	}
+	return true
 }
 
 func splitFingerprints(s string) []string {
@@ -579,13 +587,8 @@ func (r *Reconciler) justWrote(key types.NamespacedName, digest string, active [
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w, ok := r.written[key]
-	if !ok || digest == "" || w.digest != digest {
+	if !ok || digest == "" || w.digest != digest || !allActive(w.fps, active) {
 		return nil, false
-	}
-	for _, fp := range w.fps {
-		if !slices.ContainsFunc(active, func(k keys.Key) bool { return k.Fingerprint == fp }) {
-			return nil, false
-		}
 	}
 	return w.fps, true
 }
