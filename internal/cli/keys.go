@@ -283,7 +283,7 @@ SealedSecrets offline. The file holds private keys and is written with mode
 			if err != nil {
 				return err
 			}
-			if err := writeOutput(s, output, b, 0o600); err != nil {
+			if err := writeOutput(s, output, b, privateFile); err != nil {
 				return err
 			}
 			fmt.Fprintf(s.Err, "backed up %d key Secrets from %s\n", len(secrets), f.controller.namespace)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -187,21 +188,23 @@ func runScan(ctx context.Context, s Streams, getenv func(string) string, f scanF
 		return nil
 	}
 
-	out := s.Out
-	if f.output != "" {
-		fh, err := os.Create(f.output)
-		if err != nil {
-			return &ExitError{Code: 2, Err: fmt.Errorf("create report: %w", err)}
-		}
-		defer fh.Close()
-		out = fh
-	}
 	opts := report.Options{NoRedact: f.noRedact, ToolVersion: version.Get().Version, Describe: engine.Description}
-	if err := report.Write(out, f.format, findings, opts); err != nil {
-		return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
-	}
-	if f.output != "" {
-		if err := out.(*os.File).Close(); err != nil {
+	if f.output == "" {
+		if err := report.Write(s.Out, f.format, findings, opts); err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
+		}
+	} else {
+		// An unredacted report holds the secrets it found: like unsealed
+		// plaintext it is written 0600, whatever mode an older file had.
+		mode := publicFile
+		if f.noRedact {
+			mode = privateFile
+		}
+		var buf bytes.Buffer
+		if err := report.Write(&buf, f.format, findings, opts); err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
+		}
+		if err := writeFileAtomic(f.output, buf.Bytes(), mode); err != nil {
 			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
 		}
 	}
