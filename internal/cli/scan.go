@@ -62,6 +62,11 @@ Exit status: 0 no findings, 1 findings, 2 error (findings found before the error
 			if f.since != "" && !f.git {
 				return &ExitError{Code: 2, Err: errors.New("--since needs --git")}
 			}
+			if f.since != "" {
+				if err := source.CheckRevision(f.since); err != nil {
+					return &ExitError{Code: 2, Err: fmt.Errorf("--since: %w", err)}
+				}
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
