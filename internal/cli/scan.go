@@ -82,7 +82,7 @@ Exit status: 0 no findings, 1 findings, 2 error (findings found before the error
 	fl.StringVar(&f.baselinePath, "baseline", "", "baseline `FILE` of accepted findings (default .keyward-baseline.json if present)")
 	fl.BoolVar(&f.writeBaseline, "write-baseline", false, "accept all current findings: write them to the baseline file and exit 0")
 	fl.StringVarP(&f.format, "format", "f", "text", "output format: "+strings.Join(report.Formats, ", "))
-	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of stdout")
+	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of stdout (mode 0600 with --no-redact)")
 	fl.BoolVar(&f.noRedact, "no-redact", false, "show secret values in the report")
 	fl.IntVar(&f.workers, "workers", 0, "parallel workers (default: number of CPUs)")
 	return cmd
