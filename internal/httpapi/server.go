@@ -51,8 +51,8 @@ type Options struct {
 	// PeerRateLimit and PeerRateBurst bound the same requests per
 	// connecting peer over every client it forwards for, so a caller that
 	// connects directly cannot escape the limit by varying headers. Zero
-	// means ten times the per-client figures; a negative PeerRateLimit
-	// turns the per-peer limit off.
+	// means ten times the per-client figures (off with the per-client
+	// limit); a negative PeerRateLimit turns the per-peer limit off.
 	PeerRateLimit float64
 	PeerRateBurst int
 	// Registerer receives the HTTP metrics; nil registers none.
