@@ -65,9 +65,10 @@ func (l *logSink) String() string {
 }
 
 // Anyone can post a copy of anyone's SealedSecret with a template of their
-// own. Verify must answer only yes or no: no template runs, and neither the
-// reply nor the logs carry the value in any encoding.
-func TestVerifyLeaksNothingThroughTemplates(t *testing.T) {
+// own. Verify must answer only yes or no, and rotate only ciphertext: no
+// template runs, and neither the reply nor the logs carry the value in any
+// encoding.
+func TestNothingLeaksThroughTemplates(t *testing.T) {
 	p := newPair(t)
 	var logs logSink
 	h, err := New(Options{Keys: &fakeKeys{pairs: []*keys.Pair{p}}, RateLimit: -1, PeerRateLimit: -1, Log: logs.logger()})
@@ -84,35 +85,37 @@ func TestVerifyLeaksNothingThroughTemplates(t *testing.T) {
 		`{{ index . "password" | fail }}`,
 	}
 	foreign := newPair(t)
-	for _, tmpl := range templates {
-		for _, opens := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%s/opens=%v", tmpl, opens), func(t *testing.T) {
-				ss := sealedFor(t, p, "prod", "db")
-				ss.Spec.Template.Data = map[string]string{"leak": tmpl}
-				want := http.StatusOK
-				if !opens {
-					// One more item sealed for another key: the rest still
-					// open, and a renderer would have had the value.
-					ct, err := seal.EncryptToString(nil, &foreign.Key.PublicKey, []byte("prod/db"), []byte(planted))
-					if err != nil {
-						t.Fatal(err)
+	for _, path := range []string{"/v1/verify", "/v1/rotate"} {
+		for _, tmpl := range templates {
+			for _, opens := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%s/%s/opens=%v", path, tmpl, opens), func(t *testing.T) {
+					ss := sealedFor(t, p, "prod", "db")
+					ss.Spec.Template.Data = map[string]string{"leak": tmpl}
+					want := http.StatusOK
+					if !opens {
+						// One more item sealed for another key: the rest still
+						// open, and a renderer would have had the value.
+						ct, err := seal.EncryptToString(nil, &foreign.Key.PublicKey, []byte("prod/db"), []byte(planted))
+						if err != nil {
+							t.Fatal(err)
+						}
+						ss.Spec.EncryptedData["other"] = ct
+						want = http.StatusConflict
 					}
-					ss.Spec.EncryptedData["other"] = ct
-					want = http.StatusConflict
-				}
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/verify", bytes.NewReader(encode(t, "json", ss))))
-				if rec.Code != want {
-					t.Fatalf("code %d, want %d; body %q", rec.Code, want, rec.Body)
-				}
-				assertNoCanary(t, "reply", rec.Body.String())
-				for k, v := range rec.Header() {
-					assertNoCanary(t, "header "+k, strings.Join(v, " "))
-				}
-				if !opens && strings.TrimSpace(rec.Body.String()) != msgDoesNotOpen {
-					t.Fatalf("409 body %q, want the fixed phrase", rec.Body)
-				}
-			})
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, httptest.NewRequest("POST", path, bytes.NewReader(encode(t, "json", ss))))
+					if rec.Code != want {
+						t.Fatalf("code %d, want %d; body %q", rec.Code, want, rec.Body)
+					}
+					assertNoCanary(t, "reply", rec.Body.String())
+					for k, v := range rec.Header() {
+						assertNoCanary(t, "header "+k, strings.Join(v, " "))
+					}
+					if path == "/v1/verify" && !opens && strings.TrimSpace(rec.Body.String()) != msgDoesNotOpen {
+						t.Fatalf("409 body %q, want the fixed phrase", rec.Body)
+					}
+				})
+			}
 		}
 	}
 	assertNoCanary(t, "logs", logs.String())
