@@ -65,7 +65,7 @@ func withoutClusterScoped(t *testing.T, cr *unstructured.Unstructured) []any {
 		t.Fatal("no ClusterRole in the cluster-wide render")
 	}
 	rules, _, _ := unstructured.NestedSlice(cr.Object, "rules")
-	cluster := []string{"namespaces", "clustersecretstores", "clustersecretstores/status", "clusterexternalsecrets", "clusterexternalsecrets/status"}
+	cluster := []string{"namespaces", "clustersecretstores", "clustersecretstores/status", "clusterexternalsecrets", "clusterexternalsecrets/status", "clusterexternalsecrets/finalizers"}
 	var out []any
 	for _, r := range rules {
 		rule := r.(map[string]any)

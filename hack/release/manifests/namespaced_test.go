@@ -48,7 +48,7 @@ func TestNamespacedOverlay(t *testing.T) {
 	if len(watched) == 0 {
 		t.Fatalf("no --watch-namespaces in %v", Args(d))
 	}
-	cluster := []string{"namespaces", "clustersecretstores", "clustersecretstores/status", "clusterexternalsecrets", "clusterexternalsecrets/status"}
+	cluster := []string{"namespaces", "clustersecretstores", "clustersecretstores/status", "clusterexternalsecrets", "clusterexternalsecrets/status", "clusterexternalsecrets/finalizers"}
 	for _, pillar := range []string{"keyward-sealed-secrets", "keyward-external-secrets"} {
 		cr := Find(wide, "ClusterRole", pillar)
 		if cr == nil {

@@ -6,5 +6,7 @@ package clusterexternalsecret
 //
 // +kubebuilder:rbac:groups=external-secrets.io,resources=clusterexternalsecrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=external-secrets.io,resources=clusterexternalsecrets/status,verbs=patch
+// Setting blockOwnerDeletion on the ExternalSecrets it owns needs update on finalizers (OwnerReferencesPermissionEnforcement).
+// +kubebuilder:rbac:groups=external-secrets.io,resources=clusterexternalsecrets/finalizers,verbs=update
 // +kubebuilder:rbac:groups=external-secrets.io,resources=externalsecrets,verbs=create;update;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
