@@ -28,13 +28,19 @@ type RemoteError struct {
 	Provider string // "vault"
 	Op       string // `reading secret "app"`
 	Status   int    // HTTP status; 0 when the call got no reply
-	kind     error
-	cause    error
+	// Code is the reply's status from an SDK's fixed set (a gRPC code name)
+	// for protocols without an HTTP status; "" otherwise.
+	Code  string
+	kind  error
+	cause error
 }
 
 func (e *RemoteError) Error() string {
 	if e.Status > 0 {
 		return fmt.Sprintf("%s: %s: the server answered %d %s", e.Provider, e.Op, e.Status, http.StatusText(e.Status))
+	}
+	if e.Code != "" {
+		return fmt.Sprintf("%s: %s: the server answered %s", e.Provider, e.Op, e.Code)
 	}
 	return fmt.Sprintf("%s: %s: %s", e.Provider, e.Op, failurePhrase(e.cause))
 }
@@ -61,6 +67,14 @@ func Remote(providerName, op string, status int, cause error) error {
 		return nil
 	}
 	return &RemoteError{Provider: providerName, Op: op, Status: status, kind: statusKind(status), cause: cause}
+}
+
+// RemoteCode is Remote for protocols whose replies carry a code from an
+// SDK's fixed set instead of an HTTP status (gRPC): code must be that set's
+// name, never text from the reply; kind is ErrNotFound, ErrDenied,
+// ErrThrottled or nil.
+func RemoteCode(providerName, op, code string, kind, cause error) error {
+	return &RemoteError{Provider: providerName, Op: op, Code: code, kind: kind, cause: cause}
 }
 
 // RemoteStatus returns the HTTP status recorded in err by Remote, or 0.
