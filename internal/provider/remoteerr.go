@@ -36,13 +36,25 @@ type RemoteError struct {
 }
 
 func (e *RemoteError) Error() string {
-	if e.Status > 0 {
-		return fmt.Sprintf("%s: %s: the server answered %d %s", e.Provider, e.Op, e.Status, http.StatusText(e.Status))
+	var what string
+	switch {
+	case e.Status > 0 && e.Code != "":
+		what = fmt.Sprintf("the server answered %d %s (%s)", e.Status, http.StatusText(e.Status), e.Code)
+	case e.Status > 0:
+		what = fmt.Sprintf("the server answered %d %s", e.Status, http.StatusText(e.Status))
+	case e.Code != "":
+		what = "the server answered " + e.Code
+	default:
+		what = failurePhrase(e.cause)
 	}
-	if e.Code != "" {
-		return fmt.Sprintf("%s: %s: the server answered %s", e.Provider, e.Op, e.Code)
+	// Provider and Op are left out when the caller's own wrapping names them.
+	if e.Op != "" {
+		what = e.Op + ": " + what
 	}
-	return fmt.Sprintf("%s: %s: %s", e.Provider, e.Op, failurePhrase(e.cause))
+	if e.Provider != "" {
+		what = e.Provider + ": " + what
+	}
+	return what
 }
 
 // Unwrap exposes the kind (ErrNotFound, ErrDenied, ErrThrottled) and the
@@ -69,12 +81,15 @@ func Remote(providerName, op string, status int, cause error) error {
 	return &RemoteError{Provider: providerName, Op: op, Status: status, kind: statusKind(status), cause: cause}
 }
 
-// RemoteCode is Remote for protocols whose replies carry a code from an
-// SDK's fixed set instead of an HTTP status (gRPC): code must be that set's
-// name, never text from the reply; kind is ErrNotFound, ErrDenied,
-// ErrThrottled or nil.
-func RemoteCode(providerName, op, code string, kind, cause error) error {
-	return &RemoteError{Provider: providerName, Op: op, Code: code, kind: kind, cause: cause}
+// RemoteCode is Remote with a code from an SDK's fixed set (a gRPC code
+// name, or an AWS error code the caller checked against its own list):
+// never free text from the reply. status may be 0; kind is ErrNotFound,
+// ErrDenied, ErrThrottled or nil (then taken from status).
+func RemoteCode(providerName, op string, status int, code string, kind, cause error) error {
+	if kind == nil {
+		kind = statusKind(status)
+	}
+	return &RemoteError{Provider: providerName, Op: op, Status: status, Code: code, kind: kind, cause: cause}
 }
 
 // RemoteStatus returns the HTTP status recorded in err by Remote, or 0.

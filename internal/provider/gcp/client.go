@@ -75,9 +75,9 @@ func gcpError(op, name string, err error) error {
 	case codes.OK:
 		return nil
 	case codes.FailedPrecondition:
-		return provider.RemoteCode("gcp", op+" "+name, code.String(), errVersionDisabled, err)
+		return provider.RemoteCode("gcp", op+" "+name, 0, code.String(), errVersionDisabled, err)
 	}
-	return provider.RemoteCode("gcp", op+" "+name, code.String(), grpcKind(code), err)
+	return provider.RemoteCode("gcp", op+" "+name, 0, code.String(), grpcKind(code), err)
 }
 
 func grpcKind(c codes.Code) error {
