@@ -167,7 +167,7 @@ func (s *session) renew(ctx context.Context) {
 			s.mu.Lock()
 			s.failures++
 			s.mu.Unlock()
-			s.log.Error(err, "refreshing the store's Vault token failed; retrying")
+			s.log.Error(vaultError(err), "refreshing the store's Vault token failed; retrying")
 		}
 	}
 }
