@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/controller/secretwrite"
 	"github.com/keyward/keyward/internal/provider"
 )
 
@@ -324,7 +325,7 @@ func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name st
 				return esv1.EventReasonCreated, nil
 			}
 			if !apierrors.IsAlreadyExists(err) {
-				return "", fmt.Errorf("creating Secret %s/%s: %w", es.Namespace, name, err)
+				return "", secretwrite.Wrap("creating", es.Namespace+"/"+name, err)
 			}
 		}
 		current = &corev1.Secret{}
@@ -349,7 +350,7 @@ func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name st
 		return "", unsupported("Secret %s/%s is immutable and its data would change; delete it to let it be recreated", es.Namespace, name)
 	}
 	if err := r.Client.Update(ctx, want, owner); err != nil {
-		return "", fmt.Errorf("updating Secret %s/%s: %w", es.Namespace, name, err)
+		return "", secretwrite.Wrap("updating", es.Namespace+"/"+name, err)
 	}
 	return esv1.EventReasonUpdated, nil
 }
