@@ -131,3 +131,17 @@ func TestFetchPathErrorsCarryNoValue(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// PushSecret renders its template through RenderTemplate.
+func TestRenderTemplateErrorsCarryNoValue(t *testing.T) {
+	tmpl := &esv1.ExternalSecretTemplate{Data: map[string]string{"out": `{{ .password | upper | b64enc | fail }}`}}
+	_, err := RenderTemplate(context.Background(), nil, "ns", tmpl, map[string][]byte{"password": []byte(canary)})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	assertNoValue(t, err.Error(), canary)
+	assertNoValue(t, err.Error(), strings.ToUpper(canary))
+	if !strings.Contains(err.Error(), `template "spec.target.template.data[out]": 1:`) {
+		t.Errorf("error = %v", err)
+	}
+}
