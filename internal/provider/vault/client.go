@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
@@ -394,48 +393,58 @@ func (c *Client) state(ctx context.Context, key string) (kvState, error) {
 	return st, nil
 }
 
-// apiError is Vault's answer on one line: method, path, status and Vault's
-// own messages. It never carries a request body or header.
-type apiError struct {
-	method, path string
-	status       int
-	messages     []string
-	err          *api.ResponseError
-}
-
-func (e *apiError) Error() string {
-	msg := strings.Join(e.messages, "; ")
-	if msg == "" {
-		msg = http.StatusText(e.status)
-	}
-	return fmt.Sprintf("Vault answered %s %s with %d: %s", e.method, e.path, e.status, msg)
-}
-
-func (e *apiError) Unwrap() error { return e.err }
-
+// vaultError turns an error from the Vault API into one that holds the
+// method, path and status only. Vault's error list and a raw body are left
+// out: the server is one the store's author chose, and its reply can echo
+// anything. The API error stays reachable with errors.As.
 func vaultError(err error) error {
+	var done *provider.RemoteError
+	if err == nil || errors.As(err, &done) {
+		return err
+	}
 	var re *api.ResponseError
-	if err == nil || !errors.As(err, &re) {
-		return err
+	if errors.As(err, &re) {
+		path := re.URL
+		if u, perr := url.Parse(re.URL); perr == nil {
+			path = strings.TrimPrefix(u.Path, "/v1/")
+		}
+		return provider.RemoteCode("vault", re.HTTPMethod+" "+path, re.StatusCode, knownVaultError(re.Errors), nil, err)
 	}
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return err
+	// No usable reply: a transport failure or a body that did not parse,
+	// whose texts can quote the reply.
+	var ue *url.Error
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &ue) {
+		// The URL is the store's server and our path, not the reply's.
+		op := "calling the server"
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			op = strings.ToUpper(ue.Op) + " " + strings.TrimPrefix(u.Path, "/v1/")
+		}
+		return provider.Remote("vault", op, 0, err)
 	}
-	path := re.URL
-	if u, perr := url.Parse(re.URL); perr == nil {
-		path = strings.TrimPrefix(u.Path, "/v1/")
+	if errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return provider.Remote("vault", "calling the server", 0, err)
 	}
-	msgs := re.Errors
-	if re.RawError {
-		// An unparsable body (a proxy's page, say): a little is enough.
-		msgs = nil
-		for _, m := range re.Errors {
-			if len(m) > 200 {
-				m = m[:200] + "…"
+	return err
+}
+
+// vaultErrors are Vault messages worth telling, each as a fixed phrase:
+// matching picks the phrase, nothing of the reply is copied.
+var vaultErrors = []struct{ match, phrase string }{
+	{"check-and-set parameter", "the mount requires check-and-set; set checkAndSet.required on the store"},
+	{"permission denied", "permission denied"},
+	{"invalid token", "invalid token"},
+	{"missing client token", "missing client token"},
+}
+
+func knownVaultError(msgs []string) string {
+	for _, m := range msgs {
+		for _, v := range vaultErrors {
+			if strings.Contains(m, v.match) {
+				return v.phrase
 			}
-			msgs = append(msgs, strings.Join(strings.Fields(m), " "))
 		}
 	}
-	return &apiError{method: re.HTTPMethod, path: path, status: re.StatusCode, messages: msgs, err: re}
+	return ""
 }
