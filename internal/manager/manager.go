@@ -155,6 +155,11 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 	if providers == nil {
 		providers = DefaultProviders(opts.Config)
 	}
+	if opts.Provider.AllowControllerIdentityInNamespacedStores {
+		// Said once at start, so that an audit of the logs finds it.
+		ctrl.Log.WithName("setup").Info("namespaced SecretStores naming no credentials act with the controller's own identity " +
+			"(--namespaced-stores-may-use-controller-identity); every namespace user can reach what the controller can")
+	}
 	env := &Env{
 		Manager: mgr,
 		Providers: provider.NewManager(provider.NewKube(mgr.GetAPIReader(), cs), provider.NewMetrics(opts.Registry), opts.Provider,
