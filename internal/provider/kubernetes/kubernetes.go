@@ -212,8 +212,8 @@ func (p *Provider) restConfig(ctx context.Context, store esv1.GenericStore, kube
 func kubeconfig(data []byte, field string) (*rest.Config, error) {
 	doc, err := clientcmd.Load(data)
 	if err != nil {
-		// clientcmd's parse errors quote no values, only positions and types.
-		return nil, fmt.Errorf("%s: the kubeconfig does not load: %w", field, err)
+		// Not the parser's text: a decoding error can quote the document.
+		return nil, fmt.Errorf("%s: the Secret's key is not a kubeconfig (YAML or JSON)", field)
 	}
 	for _, name := range slices.Sorted(maps.Keys(doc.AuthInfos)) {
 		u := doc.AuthInfos[name]

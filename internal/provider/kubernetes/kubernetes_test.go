@@ -74,6 +74,7 @@ func TestKubeconfigFromASecretRunsNothingAndReadsNoFiles(t *testing.T) {
 		{name: "certificate-authority", doc: kubeconfigHead + "clusters:\n- name: k\n  cluster: {server: https://remote.example:6443, certificate-authority: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt}\n" +
 			"users:\n- name: u\n  user: {token: abc}\n",
 			wantErr: `clusters["k"].certificate-authority: not allowed`},
+		{name: "not a kubeconfig", doc: "users: [token: abc\n", wantErr: "spec.provider.kubernetes.authRef: the Secret's key is not a kubeconfig (YAML or JSON)"},
 		{name: "no server", doc: kubeconfigHead + "clusters:\n- name: k\n  cluster: {}\nusers:\n- name: u\n  user: {token: abc}\n",
 			wantErr: "the kubeconfig does not load"},
 	} {
