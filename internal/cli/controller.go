@@ -133,6 +133,10 @@ SIGUSR1 makes a new sealing key.`,
 	f.IntVar(&opts.Provider.MaxConcurrent, "store-max-concurrent", 10, "calls in flight to each secret store")
 	f.DurationVar(&opts.Provider.ValueCacheMaxAge, "store-value-cache", 5*time.Minute,
 		"longest a value read from a store is reused for other ExternalSecrets (each also asks for at most half its refreshInterval; negative turns the cache off)")
+	f.BoolVar(&opts.Provider.AllowControllerIdentityInNamespacedStores, "namespaced-stores-may-use-controller-identity", false,
+		"let a namespaced SecretStore that names no credentials act with the controller's own identity (its Kubernetes ServiceAccount, "+
+			"Vault Kubernetes login, cloud default credentials or managed identity), as ESO does; only for clusters where every namespace user is trusted "+
+			"(ClusterSecretStores may always do so)")
 	sealed.register(f)
 	watch.register(f)
 	for _, c := range manager.Controllers() {

@@ -183,6 +183,11 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 	// A namespaced install cannot be talked into reading elsewhere by a
 	// store: credential refs, tokens and local remote namespaces are checked.
 	kube := scopeKube(provider.NewKube(mgr.GetAPIReader(), cs), watch)
+	if opts.Provider.AllowControllerIdentityInNamespacedStores {
+		// Said once at start, so that an audit of the logs finds it.
+		ctrl.Log.WithName("setup").Info("namespaced SecretStores naming no credentials act with the controller's own identity " +
+			"(--namespaced-stores-may-use-controller-identity); every namespace user can reach what the controller can")
+	}
 	env := &Env{
 		Manager: mgr,
 		Providers: provider.NewManager(kube, provider.NewMetrics(opts.Registry), opts.Provider,

@@ -22,8 +22,10 @@ type kube struct {
 	cs corev1client.CoreV1Interface
 }
 
-func (k kube) ServiceAccountToken(ctx context.Context, sa types.NamespacedName, audiences []string, expiry time.Duration) (string, time.Time, error) {
-	secs := int64(expiry / time.Second)
+// ServiceAccountToken never asks for more than TokenLifetime, whatever a
+// caller passes, nor for less (the API server's minimum).
+func (k kube) ServiceAccountToken(ctx context.Context, sa types.NamespacedName, audiences []string, _ time.Duration) (string, time.Time, error) {
+	secs := int64(TokenLifetime / time.Second)
 	tr, err := k.cs.ServiceAccounts(sa.Namespace).CreateToken(ctx, sa.Name, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &secs},
 	}, metav1.CreateOptions{})

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +38,11 @@ type Options struct {
 	CallTimeout time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// AllowControllerIdentityInNamespacedStores lets a SecretStore act with
+	// the controller's own identity when it names no credentials (see
+	// AmbientIdentity), as ESO does. Only for clusters where every namespace
+	// user is trusted; ClusterSecretStores may do so regardless.
+	AllowControllerIdentityInNamespacedStores bool
 }
 
 func (o Options) withDefaults() Options {
@@ -117,6 +125,13 @@ func (m *Manager) Store(ctx context.Context, store esv1.GenericStore, namespace 
 		return nil, err
 	}
 	key := storeKey{kind: store.GetKind(), namespace: store.GetNamespace(), name: store.GetName()}
+	if !m.opts.AllowControllerIdentityInNamespacedStores {
+		if err := checkIdentity(p, store, key.String()); err != nil {
+			// A client built before the store was changed must not serve on.
+			m.drop(key)
+			return nil, err
+		}
+	}
 	credNS := store.GetNamespace()
 	if key.kind == esv1.ClusterSecretStoreKind {
 		credNS = namespace
@@ -161,6 +176,17 @@ func (m *Manager) Forget(kind, namespace, name string) {
 	}
 }
 
+// drop closes and forgets the handle under key, if any.
+func (m *Manager) drop(key storeKey) {
+	m.mu.Lock()
+	s, ok := m.stores[key]
+	delete(m.stores, key)
+	m.mu.Unlock()
+	if ok {
+		s.close()
+	}
+}
+
 func (m *Manager) now() time.Time { return m.opts.Now() }
 
 // Store is one store's client with its caches and limits.
@@ -177,6 +203,7 @@ type Store struct {
 	client      Client
 	uid         types.UID
 	generation  int64
+	settings    string // storeSettings when the client was built
 	credRVs     map[Ref]string
 	credChecked time.Time
 	inflight    map[readKey]*call
@@ -212,7 +239,8 @@ func (s *Store) ensureClient(ctx context.Context, p Provider, store esv1.Generic
 	defer s.buildMu.Unlock()
 	now := s.m.now()
 	s.mu.Lock()
-	stale := s.client == nil || s.uid != store.GetUID() || s.generation != store.GetGeneration() || s.provider != p.Name()
+	settings := storeSettings(store)
+	stale := s.client == nil || s.uid != store.GetUID() || s.generation != store.GetGeneration() || s.provider != p.Name() || s.settings != settings
 	if !stale {
 		if e, ok := s.client.(Expiring); ok && !e.ExpiresAt().IsZero() && now.After(e.ExpiresAt().Add(-time.Minute)) {
 			stale = true
@@ -254,7 +282,7 @@ func (s *Store) ensureClient(ctx context.Context, p Provider, store esv1.Generic
 	}
 	s.mu.Lock()
 	old := s.client
-	s.client, s.uid, s.generation, s.provider = c, store.GetUID(), store.GetGeneration(), p.Name()
+	s.client, s.uid, s.generation, s.provider, s.settings = c, store.GetUID(), store.GetGeneration(), p.Name(), settings
 	s.credRVs, s.credChecked = rvs, now
 	// Values read with the old configuration or credentials are not reused.
 	s.values = map[readKey]cached{}
@@ -263,6 +291,22 @@ func (s *Store) ensureClient(ctx context.Context, p Provider, store esv1.Generic
 		old.Close()
 	}
 	return nil
+}
+
+// settingsPrefix marks store annotations that change how its client
+// behaves (such as the kubernetes provider's push-may-overwrite); a change
+// to them, unlike other metadata, does not bump the generation.
+const settingsPrefix = "externalsecrets.keyward.dev/"
+
+// storeSettings is the store's settings annotations in a stable form.
+func storeSettings(store esv1.GenericStore) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(store.GetAnnotations())) {
+		if strings.HasPrefix(k, settingsPrefix) {
+			fmt.Fprintf(&b, "%s=%q;", k, store.GetAnnotations()[k])
+		}
+	}
+	return b.String()
 }
 
 func (s *Store) resourceVersion(ctx context.Context, ref Ref) (string, error) {

@@ -62,13 +62,13 @@ func ServiceAccount(ctx context.Context, kube Kube, store esv1.GenericStore, use
 	return sa, nil
 }
 
-// ServiceAccountTokenSource returns a function requesting a fresh token
-// for sa on every call, for SDK credentials that exchange it when their
-// own credentials near expiry.
-func ServiceAccountTokenSource(kube Kube, sa *corev1.ServiceAccount, audiences []string, lifetime time.Duration) func(ctx context.Context) (string, error) {
+// ServiceAccountTokenSource returns a function requesting a fresh
+// TokenLifetime token for sa on every call, for SDK credentials that
+// exchange it when their own credentials near expiry.
+func ServiceAccountTokenSource(kube Kube, sa *corev1.ServiceAccount, audiences []string) func(ctx context.Context) (string, error) {
 	name := types.NamespacedName{Namespace: sa.Namespace, Name: sa.Name}
 	return func(ctx context.Context) (string, error) {
-		tok, _, err := kube.ServiceAccountToken(ctx, name, audiences, lifetime)
+		tok, _, err := kube.ServiceAccountToken(ctx, name, audiences, TokenLifetime)
 		return tok, err
 	}
 }

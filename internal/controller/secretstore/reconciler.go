@@ -93,6 +93,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			"credentials are resolved in the namespace of each ExternalSecret, so the store is checked when used", esv1.SecretStoreReadOnly)
 	}
 	s, err := r.Providers.Store(ctx, store, store.GetNamespace())
+	if errors.Is(err, provider.ErrControllerIdentity) {
+		// Only an edit of the store can cure this; no retry until then.
+		return ctrl.Result{}, r.setReady(ctx, store, corev1.ConditionFalse, esv1.ReasonInvalidProviderConfig, err.Error(), "")
+	}
 	if err != nil {
 		return ctrl.Result{}, errors.Join(r.setReady(ctx, store, corev1.ConditionFalse, esv1.ReasonInvalidProviderConfig, err.Error(), ""), err)
 	}

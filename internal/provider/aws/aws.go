@@ -34,9 +34,6 @@ const (
 	roleARNAnnotation = "eks.amazonaws.com/role-arn"
 	// tokenAudience is what STS expects in a web identity token by default.
 	tokenAudience = "sts.amazonaws.com"
-	// tokenLifetime of ServiceAccount tokens exchanged with STS; a fresh one
-	// is requested at each renewal, so a short life costs nothing.
-	tokenLifetime = 10 * time.Minute
 	// expiryWindow renews temporary credentials this long before they expire.
 	expiryWindow = 5 * time.Minute
 	// sessionName identifies Keyward in CloudTrail.
@@ -70,6 +67,18 @@ func (*Provider) Referent(spec *esv1.SecretStoreSpec) bool {
 		return true
 	}
 	return false
+}
+
+// AmbientIdentity implements provider.AmbientIdentity: with neither
+// auth.secretRef nor auth.jwt the SDK's default chain would hand the store
+// the controller's own credentials (its environment, IRSA, instance
+// role), and role or additionalRoles would be assumed on top of them.
+func (*Provider) AmbientIdentity(spec *esv1.SecretStoreSpec) (string, string) {
+	a := spec.Provider.AWS
+	if a == nil || a.Auth.SecretRef != nil || a.Auth.JWTAuth != nil {
+		return "", ""
+	}
+	return field + ".auth", "secretRef, or jwt.serviceAccountRef naming a ServiceAccount of the store's namespace"
 }
 
 // NewClient implements provider.Provider.
@@ -153,7 +162,7 @@ func (p *Provider) config(ctx context.Context, store esv1.GenericStore, kube pro
 		if len(audiences) == 0 {
 			audiences = []string{tokenAudience}
 		}
-		tokens := provider.ServiceAccountTokenSource(kube, sa, audiences, tokenLifetime)
+		tokens := provider.ServiceAccountTokenSource(kube, sa, audiences)
 		cfg.Credentials = cache(stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(cfg), role, tokenRetriever(tokens),
 			func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = sessionName }))
 	}

@@ -326,9 +326,13 @@ func TestSharedKeysCostOneReadEach(t *testing.T) {
 	for i := range 10 {
 		createSecret(t, sm, fmt.Sprintf("shared/%d", i), fmt.Sprintf(`{"v":"%d"}`, i), nil)
 	}
-	m, _ := manager(newKube())
+	m, _ := manager(newKube(secret("app", "aws-creds", map[string]string{"id": "AKIDSTATICKEY", "secret": "very-secret-access-key"})))
 	ctx := context.Background()
-	s, err := m.Store(ctx, store(&esv1.AWSProvider{Service: "SecretsManager"}), "app")
+	auth := esv1.AWSAuth{SecretRef: &esv1.AWSSecretRef{
+		AccessKeyID:     esv1.SecretKeySelector{Name: "aws-creds", Key: "id"},
+		SecretAccessKey: esv1.SecretKeySelector{Name: "aws-creds", Key: "secret"},
+	}}
+	s, err := m.Store(ctx, store(&esv1.AWSProvider{Service: "SecretsManager", Auth: auth}), "app")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,6 @@ const (
 	tenantIDAnnotation = "azure.workload.identity/tenant-id"
 	// federatedAudience is what Entra ID expects in a federated token.
 	federatedAudience = "api://AzureADTokenExchange"
-	tokenLifetime     = 10 * time.Minute
 )
 
 // Provider builds clients for spec.provider.azurekv.
@@ -61,6 +60,16 @@ func (*Provider) Referent(spec *esv1.SecretStoreSpec) bool {
 		}
 	}
 	return a.ServiceAccountRef != nil && unset(a.ServiceAccountRef.Namespace)
+}
+
+// AmbientIdentity implements provider.AmbientIdentity: authType
+// ManagedIdentity is the controller's pod (or node) identity.
+func (*Provider) AmbientIdentity(spec *esv1.SecretStoreSpec) (string, string) {
+	a := spec.Provider.AzureKV
+	if a == nil || a.AuthType == nil || *a.AuthType != "ManagedIdentity" {
+		return "", ""
+	}
+	return field + ".authType", "ServicePrincipal with authSecretRef, or WorkloadIdentity with a serviceAccountRef of the store's namespace"
 }
 
 // NewClient implements provider.Provider.
@@ -231,7 +240,7 @@ func (p *Provider) credential(ctx context.Context, store esv1.GenericStore, kube
 		if len(audiences) == 0 {
 			audiences = []string{federatedAudience}
 		}
-		tokens := provider.ServiceAccountTokenSource(kube, sa, audiences, tokenLifetime)
+		tokens := provider.ServiceAccountTokenSource(kube, sa, audiences)
 		cred, err := azidentity.NewClientAssertionCredential(tid, cid, tokens, &azidentity.ClientAssertionCredentialOptions{ClientOptions: opts})
 		if err != nil {
 			return nil, fmt.Errorf("%s: workload identity: %w", field, err)

@@ -38,7 +38,6 @@ const (
 	// account it may impersonate (GKE workload identity).
 	gsaAnnotation = "iam.gke.io/gcp-service-account"
 	scope         = "https://www.googleapis.com/auth/cloud-platform"
-	tokenLifetime = 10 * time.Minute
 	// renewBefore is how long before expiry an OAuth token is replaced.
 	renewBefore = 5 * time.Minute
 )
@@ -81,6 +80,22 @@ func (p *Provider) getenv(k string) string {
 		return p.Getenv(k)
 	}
 	return os.Getenv(k)
+}
+
+// AmbientIdentity implements provider.AmbientIdentity: with neither
+// auth.secretRef nor auth.workloadIdentity the client would find the
+// controller's application default credentials. Against the emulator
+// (SECRETMANAGER_EMULATOR_HOST, set by whoever runs the controller) no
+// credentials are used at all.
+func (p *Provider) AmbientIdentity(spec *esv1.SecretStoreSpec) (string, string) {
+	g := spec.Provider.GCPSM
+	if g == nil || g.Auth.SecretRef != nil || g.Auth.WorkloadIdentity != nil || g.Auth.WorkloadIdentityFederation != nil {
+		return "", ""
+	}
+	if p.getenv(EmulatorHostEnv) != "" {
+		return "", ""
+	}
+	return field + ".auth", "secretRef, or workloadIdentity.serviceAccountRef naming a ServiceAccount of the store's namespace"
 }
 
 // NewClient implements provider.Provider.
@@ -184,7 +199,7 @@ func (p *Provider) workloadIdentity(ctx context.Context, store esv1.GenericStore
 		SubjectTokenType:     "urn:ietf:params:oauth:token-type:jwt",
 		TokenURL:             "https://sts.googleapis.com/v1/token",
 		Scopes:               []string{scope},
-		SubjectTokenSupplier: subjectTokens(provider.ServiceAccountTokenSource(kube, sa, audiences, tokenLifetime)),
+		SubjectTokenSupplier: subjectTokens(provider.ServiceAccountTokenSource(kube, sa, audiences)),
 	}
 	if p.STSURL != "" {
 		cfg.TokenURL = p.STSURL

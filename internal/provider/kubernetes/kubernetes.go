@@ -2,6 +2,19 @@
 // writes) Secrets in another namespace of this cluster or in another
 // cluster reached by URL. The remote key is a Secret name; a property is a
 // key of its data.
+//
+// Identity: a store names its own (auth: token, cert or serviceAccount;
+// or authRef: a kubeconfig in a Secret). With neither, a ClusterSecretStore
+// acts as the controller itself; a SecretStore is refused (see
+// provider.AmbientIdentity). A kubeconfig from authRef may carry only
+// inline data: exec, auth-provider and file paths are refused, since they
+// would make the controller run a program or read its own files.
+//
+// PushSecret ownership: a Secret the provider creates carries the label
+// managed-by=external-secrets (the marker the cloud providers put on what
+// they push). An existing Secret without it is neither written nor deleted,
+// unless the store is annotated
+// externalsecrets.keyward.dev/push-may-overwrite: "true".
 package kubernetes
 
 import (
@@ -11,6 +24,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -19,7 +33,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	authnclient "k8s.io/client-go/kubernetes/typed/authentication/v1"
 	authzclient "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	coreclient "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -28,12 +41,14 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/provider/push"
 )
 
 const (
 	defaultRemoteNamespace = "default"
-	// tokenLifetime of ServiceAccount tokens requested for auth.serviceAccount.
-	tokenLifetime = time.Hour
+	// MayOverwriteAnnotation on a store, set to "true", lets PushSecret
+	// write over and delete remote Secrets it did not create.
+	MayOverwriteAnnotation = "externalsecrets.keyward.dev/push-may-overwrite"
 )
 
 // Provider builds clients for spec.provider.kubernetes.
@@ -76,13 +91,23 @@ func (p *Provider) Referent(spec *esv1.SecretStoreSpec) bool {
 	return false
 }
 
+// AmbientIdentity implements provider.AmbientIdentity: with neither auth
+// nor authRef the store would act with the controller's own identity.
+func (*Provider) AmbientIdentity(spec *esv1.SecretStoreSpec) (string, string) {
+	k := spec.Provider.Kubernetes
+	if k == nil || k.Auth != nil || k.AuthRef != nil {
+		return "", ""
+	}
+	return "spec.provider.kubernetes.auth", "auth or authRef"
+}
+
 // NewClient implements provider.Provider.
 func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube provider.Kube, namespace string) (provider.Client, error) {
 	spec := store.GetSpec().Provider.Kubernetes
 	if spec == nil {
 		return nil, errors.New("spec.provider.kubernetes is not set")
 	}
-	c := &Client{remoteNS: spec.RemoteNamespace}
+	c := &Client{remoteNS: spec.RemoteNamespace, mayOverwrite: store.GetAnnotations()[MayOverwriteAnnotation] == "true"}
 	if c.remoteNS == "" {
 		c.remoteNS = defaultRemoteNamespace
 	}
@@ -113,11 +138,7 @@ func (p *Provider) restConfig(ctx context.Context, store esv1.GenericStore, kube
 			return nil, err
 		}
 		c.creds = append(c.creds, ref)
-		cfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
-		if err != nil {
-			return nil, fmt.Errorf("%s.authRef: the kubeconfig does not load: %w", field, err)
-		}
-		return cfg, nil
+		return kubeconfig(kc, field+".authRef")
 	}
 
 	var cfg *rest.Config
@@ -171,15 +192,11 @@ func (p *Provider) restConfig(ctx context.Context, store esv1.GenericStore, kube
 		c.creds = append(c.creds, ref, kref)
 		cfg.TLSClientConfig.CertData, cfg.TLSClientConfig.KeyData = cert, key
 	case a.ServiceAccount != nil:
-		saNS := ns
-		if store.GetKind() == esv1.SecretStoreKind {
-			saNS = store.GetNamespace()
-		} else if a.ServiceAccount.Namespace != nil && *a.ServiceAccount.Namespace != "" {
-			saNS = *a.ServiceAccount.Namespace
-		}
-		tok, exp, err := kube.ServiceAccountToken(ctx, types.NamespacedName{Namespace: saNS, Name: a.ServiceAccount.Name}, a.ServiceAccount.Audiences, tokenLifetime)
+		// The token lives provider.TokenLifetime; the Manager rebuilds the
+		// client with a fresh one before it expires.
+		tok, exp, err := provider.ServiceAccountTokenFor(ctx, kube, store, ns, *a.ServiceAccount, a.ServiceAccount.Audiences, field+".auth.serviceAccount")
 		if err != nil {
-			return nil, fmt.Errorf("%s.auth.serviceAccount: %w", field, err)
+			return nil, err
 		}
 		cfg.BearerToken, c.expires = tok, exp
 	default:
@@ -188,14 +205,58 @@ func (p *Provider) restConfig(ctx context.Context, store esv1.GenericStore, kube
 	return cfg, nil
 }
 
+// kubeconfig builds a connection from a kubeconfig a store's Secret holds.
+// Only inline data is accepted: the document comes from a namespace user,
+// and exec, an auth-provider or a file path would have the controller run
+// a program or present its own files. The error names the entry and the
+// field, never a value.
+func kubeconfig(data []byte, field string) (*rest.Config, error) {
+	doc, err := clientcmd.Load(data)
+	if err != nil {
+		// Not the parser's text: a decoding error can quote the document.
+		return nil, fmt.Errorf("%s: the Secret's key is not a kubeconfig (YAML or JSON)", field)
+	}
+	for _, name := range slices.Sorted(maps.Keys(doc.AuthInfos)) {
+		u := doc.AuthInfos[name]
+		if u == nil {
+			continue
+		}
+		at := fmt.Sprintf("%s: users[%q]", field, name)
+		switch {
+		case u.Exec != nil:
+			return nil, fmt.Errorf("%s.exec: not allowed; a store's kubeconfig may not run a program (give a token or client certificate inline)", at)
+		case u.AuthProvider != nil:
+			return nil, fmt.Errorf("%s.auth-provider: not allowed; give a token or client certificate inline", at)
+		case u.TokenFile != "":
+			return nil, fmt.Errorf("%s.tokenFile: not allowed; a store's kubeconfig may not name files (use token)", at)
+		case u.ClientCertificate != "":
+			return nil, fmt.Errorf("%s.client-certificate: not allowed; a store's kubeconfig may not name files (use client-certificate-data)", at)
+		case u.ClientKey != "":
+			return nil, fmt.Errorf("%s.client-key: not allowed; a store's kubeconfig may not name files (use client-key-data)", at)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(doc.Clusters)) {
+		if cl := doc.Clusters[name]; cl != nil && cl.CertificateAuthority != "" {
+			return nil, fmt.Errorf("%s: clusters[%q].certificate-authority: not allowed; a store's kubeconfig may not name files (use certificate-authority-data)", field, name)
+		}
+	}
+	cfg, err := clientcmd.NewDefaultClientConfig(*doc, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%s: the kubeconfig does not load: %w", field, err)
+	}
+	return cfg, nil
+}
+
 // Client reads and writes Secrets of one remote namespace.
 type Client struct {
-	remoteNS string
-	secrets  coreclient.CoreV1Interface
-	authn    authnclient.AuthenticationV1Interface
-	authz    authzclient.AuthorizationV1Interface
-	creds    []provider.Ref
-	expires  time.Time
+	// mayOverwrite lets PushSecret change Secrets it did not create.
+	mayOverwrite bool
+	remoteNS     string
+	secrets      coreclient.CoreV1Interface
+	authn        authnclient.AuthenticationV1Interface
+	authz        authzclient.AuthorizationV1Interface
+	creds        []provider.Ref
+	expires      time.Time
 }
 
 // Credentials implements provider.CredentialRefs.
@@ -302,7 +363,8 @@ func (c *Client) Write(ctx context.Context, key, property string, value []byte) 
 	api := c.secrets.Secrets(c.remoteNS)
 	s, err := api.Get(ctx, key, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: c.remoteNS, Name: key}}
+		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: c.remoteNS, Name: key,
+			Labels: map[string]string{push.ManagedByKey: push.ManagedByValue}}}
 		apply(s, property, value, whole)
 		if _, err := api.Create(ctx, s, metav1.CreateOptions{}); err != nil {
 			return kubeError(fmt.Sprintf("creating Secret %s/%s", c.remoteNS, key), err)
@@ -311,6 +373,9 @@ func (c *Client) Write(ctx context.Context, key, property string, value []byte) 
 	}
 	if err != nil {
 		return kubeError(fmt.Sprintf("reading Secret %s/%s", c.remoteNS, key), err)
+	}
+	if err := c.owned(s, "overwrite"); err != nil {
+		return err
 	}
 	before := maps.Clone(s.Data)
 	apply(s, property, value, whole)
@@ -321,6 +386,16 @@ func (c *Client) Write(ctx context.Context, key, property string, value []byte) 
 		return kubeError(fmt.Sprintf("updating Secret %s/%s", c.remoteNS, key), err)
 	}
 	return nil
+}
+
+// owned refuses to act on a Secret PushSecret did not create, unless the
+// store allows it (MayOverwriteAnnotation).
+func (c *Client) owned(s *corev1.Secret, verb string) error {
+	if c.mayOverwrite || push.Managed(s.Labels) {
+		return nil
+	}
+	return fmt.Errorf("Secret %s/%s was not created by PushSecret (no label %s=%s); refusing to %s it (annotate the store %s: \"true\" to allow)",
+		c.remoteNS, s.Name, push.ManagedByKey, push.ManagedByValue, verb, MayOverwriteAnnotation)
 }
 
 func apply(s *corev1.Secret, property string, value []byte, whole map[string]string) {
@@ -351,6 +426,9 @@ func (c *Client) Delete(ctx context.Context, key, property string) error {
 		if _, ok := s.Data[property]; !ok {
 			return nil
 		}
+		if err := c.owned(s, "change"); err != nil {
+			return err
+		}
 		delete(s.Data, property)
 		if len(s.Data) > 0 {
 			if _, err := api.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
@@ -358,6 +436,8 @@ func (c *Client) Delete(ctx context.Context, key, property string) error {
 			}
 			return nil
 		}
+	} else if err := c.owned(s, "delete"); err != nil {
+		return err
 	}
 	if err := api.Delete(ctx, key, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &s.UID}}); err != nil && !apierrors.IsNotFound(err) {
 		return kubeError(fmt.Sprintf("deleting Secret %s/%s", c.remoteNS, key), err)

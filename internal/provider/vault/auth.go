@@ -7,18 +7,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/vault/api"
-	"k8s.io/apimachinery/pkg/types"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
 )
-
-// saTokenLifetime is how long a ServiceAccount token requested for a login
-// lives; it is used once, for that login.
-const saTokenLifetime = 10 * time.Minute
 
 // auth turns spec.auth into an authenticator. Credentials kept in Secrets
 // are read now (the Manager rebuilds the client when they change);
@@ -121,7 +115,7 @@ func (p *Provider) auth(ctx context.Context, store esv1.GenericStore, kube provi
 		var jwt func(context.Context) (string, error)
 		switch {
 		case k.ServiceAccountRef != nil:
-			jwt = p.serviceAccountToken(store, kube, ns, *k.ServiceAccountRef, k.ServiceAccountRef.Audiences, saTokenLifetime, f+".serviceAccountRef")
+			jwt = p.serviceAccountToken(store, kube, ns, *k.ServiceAccountRef, k.ServiceAccountRef.Audiences, f+".serviceAccountRef")
 		case k.SecretRef != nil:
 			v, err := secret(*k.SecretRef, f+".secretRef")
 			if err != nil {
@@ -129,6 +123,8 @@ func (p *Provider) auth(ctx context.Context, store esv1.GenericStore, kube provi
 			}
 			jwt = func(context.Context) (string, error) { return v, nil }
 		default:
+			// The controller's own token: the Manager lets only a
+			// ClusterSecretStore get here (see AmbientIdentity).
 			file := p.ServiceAccountTokenFile
 			jwt = func(context.Context) (string, error) {
 				b, err := os.ReadFile(file)
@@ -185,11 +181,9 @@ func (p *Provider) auth(ctx context.Context, store esv1.GenericStore, kube provi
 			if k.Audiences != nil {
 				auds = *k.Audiences
 			}
-			life := saTokenLifetime
-			if k.ExpirationSeconds != nil {
-				life = time.Duration(*k.ExpirationSeconds) * time.Second
-			}
-			jwt = p.serviceAccountToken(store, kube, ns, k.ServiceAccountRef, auds, life, f+".kubernetesServiceAccountToken.serviceAccountRef")
+			// expirationSeconds is not honoured: every token the controller
+			// requests lives provider.TokenLifetime, TokenRequest's minimum.
+			jwt = p.serviceAccountToken(store, kube, ns, k.ServiceAccountRef, auds, f+".kubernetesServiceAccountToken.serviceAccountRef")
 		case j.SecretRef != nil:
 			v, err := secret(*j.SecretRef, f+".secretRef")
 			if err != nil {
@@ -240,25 +234,12 @@ func (p *Provider) auth(ctx context.Context, store esv1.GenericStore, kube provi
 	return authenticator{}, errors.New(field + ".auth: set one of tokenSecretRef, appRole, kubernetes, userPass, ldap, jwt or cert")
 }
 
-// serviceAccountToken requests a token for the ServiceAccount sel names: in
-// the store's namespace for a SecretStore; for a ClusterSecretStore in the
-// namespace given, or else where the store is used.
-func (p *Provider) serviceAccountToken(store esv1.GenericStore, kube provider.Kube, ns string, sel esv1.ServiceAccountSelector, audiences []string, life time.Duration, f string) func(context.Context) (string, error) {
-	saNS := ns
-	if store.GetKind() == esv1.SecretStoreKind {
-		saNS = store.GetNamespace()
-	} else if sel.Namespace != nil && *sel.Namespace != "" {
-		saNS = *sel.Namespace
-	}
-	sa := types.NamespacedName{Namespace: saNS, Name: sel.Name}
+// serviceAccountToken requests a token for the ServiceAccount sel names,
+// by the namespace rules of provider.ServiceAccountNamespace (a SecretStore
+// naming another namespace is refused), afresh for every login.
+func (p *Provider) serviceAccountToken(store esv1.GenericStore, kube provider.Kube, ns string, sel esv1.ServiceAccountSelector, audiences []string, f string) func(context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
-		if sel.Name == "" {
-			return "", errors.New(f + ".name: required")
-		}
-		tok, _, err := kube.ServiceAccountToken(ctx, sa, audiences, life)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", f, err)
-		}
-		return tok, nil
+		tok, _, err := provider.ServiceAccountTokenFor(ctx, kube, store, ns, sel, audiences, f)
+		return tok, err
 	}
 }

@@ -89,6 +89,21 @@ func (*Provider) Referent(spec *esv1.SecretStoreSpec) bool {
 	return false
 }
 
+// AmbientIdentity implements provider.AmbientIdentity: Kubernetes auth
+// naming neither serviceAccountRef nor secretRef logs in with the
+// controller's own ServiceAccount token, at whatever server the store
+// names. Every other method uses only what the store names.
+func (*Provider) AmbientIdentity(spec *esv1.SecretStoreSpec) (string, string) {
+	v := spec.Provider.Vault
+	if v == nil || v.Auth == nil || v.Auth.Kubernetes == nil {
+		return "", ""
+	}
+	if k := v.Auth.Kubernetes; k.ServiceAccountRef == nil && k.SecretRef == nil {
+		return field + ".auth.kubernetes", "serviceAccountRef or secretRef"
+	}
+	return "", ""
+}
+
 // NewClient implements provider.Provider: it builds the HTTP client and
 // logs in, so a store whose credentials Vault refuses fails here.
 func (p *Provider) NewClient(ctx context.Context, store esv1.GenericStore, kube provider.Kube, namespace string) (provider.Client, error) {

@@ -1,0 +1,95 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+)
+
+// TokenLifetime is the life of every ServiceAccount token the controller
+// requests for a store: TokenRequest's minimum. Tokens are requested
+// afresh when they near expiry, so a short life costs nothing and a token
+// that leaks from a remote server is soon useless.
+const TokenLifetime = 10 * time.Minute
+
+// ErrControllerIdentity is wrapped by the error the Manager returns for a
+// SecretStore that would act with the controller's own identity or
+// credentials (its ServiceAccount, its pod's token, a cloud default
+// credential chain).
+var ErrControllerIdentity = errors.New("only a ClusterSecretStore may act with the controller's identity")
+
+// AmbientIdentity is implemented by providers that can act with the
+// controller's own identity when a store names no credentials of its own.
+// The Manager holds every provider to one rule through it: a SecretStore,
+// which any namespace user may create, never does.
+type AmbientIdentity interface {
+	// AmbientIdentity returns the field of spec whose absence makes the
+	// store act as the controller, and what the store should set there
+	// instead; field is "" when the store names its own credentials.
+	AmbientIdentity(spec *esv1.SecretStoreSpec) (field, instead string)
+}
+
+// ControllerIdentityError names a SecretStore refused under
+// ErrControllerIdentity and the field it must set.
+type ControllerIdentityError struct {
+	Store   string // Kind/namespace/name
+	Field   string
+	Instead string
+}
+
+func (e *ControllerIdentityError) Error() string {
+	return fmt.Sprintf("%s: %s: a SecretStore must name its own credentials (%s); only a ClusterSecretStore may act with the controller's identity",
+		e.Store, e.Field, e.Instead)
+}
+
+// Is makes the error match ErrControllerIdentity.
+func (e *ControllerIdentityError) Is(target error) bool { return target == ErrControllerIdentity }
+
+// checkIdentity refuses a SecretStore whose provider would act as the controller.
+func checkIdentity(p Provider, store esv1.GenericStore, label string) error {
+	if store.GetKind() != esv1.SecretStoreKind {
+		return nil
+	}
+	a, ok := p.(AmbientIdentity)
+	if !ok {
+		return nil
+	}
+	if f, instead := a.AmbientIdentity(store.GetSpec()); f != "" {
+		return &ControllerIdentityError{Store: label, Field: f, Instead: instead}
+	}
+	return nil
+}
+
+// ServiceAccountNamespace applies the credential namespace rules of
+// SecretKey to a ServiceAccount: a SecretStore's own namespace only
+// (naming another is an error), else for a ClusterSecretStore the
+// namespace given or, failing that, the one using the store.
+func ServiceAccountNamespace(store esv1.GenericStore, userNS string, sel esv1.ServiceAccountSelector, field string) (types.NamespacedName, error) {
+	ns, err := refNamespace(store, userNS, sel.Namespace, field)
+	if err != nil {
+		return types.NamespacedName{}, err
+	}
+	if sel.Name == "" {
+		return types.NamespacedName{}, fmt.Errorf("%s.name: required", field)
+	}
+	return types.NamespacedName{Namespace: ns, Name: sel.Name}, nil
+}
+
+// ServiceAccountTokenFor requests a TokenLifetime token for the
+// ServiceAccount sel names (see ServiceAccountNamespace) with audiences.
+func ServiceAccountTokenFor(ctx context.Context, kube Kube, store esv1.GenericStore, userNS string, sel esv1.ServiceAccountSelector, audiences []string, field string) (string, time.Time, error) {
+	sa, err := ServiceAccountNamespace(store, userNS, sel, field)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	tok, exp, err := kube.ServiceAccountToken(ctx, sa, audiences, TokenLifetime)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("%s: %w", field, err)
+	}
+	return tok, exp, nil
+}
