@@ -15,6 +15,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
+	providerkube "github.com/keyward/keyward/internal/provider/kubernetes"
 )
 
 // fakeKube serves reads from a fake client and counts token requests.
@@ -105,8 +106,9 @@ func TestScopedKube(t *testing.T) {
 // recordingProvider notes whether NewClient reached it.
 type recordingProvider struct{ called bool }
 
-func (p *recordingProvider) Name() string                        { return "kubernetes" }
-func (p *recordingProvider) Referent(*esv1.SecretStoreSpec) bool { return false }
+func (p *recordingProvider) Name() string                                           { return "kubernetes" }
+func (p *recordingProvider) Referent(*esv1.SecretStoreSpec) bool                    { return false }
+func (p *recordingProvider) AmbientIdentity(*esv1.SecretStoreSpec) (string, string) { return "", "" }
 func (p *recordingProvider) NewClient(context.Context, esv1.GenericStore, provider.Kube, string) (provider.Client, error) {
 	p.called = true
 	return nil, nil
@@ -142,6 +144,15 @@ func TestScopedLocalCluster(t *testing.T) {
 				t.Fatalf("err = %v, want one naming the field", err)
 			}
 		})
+	}
+	// The wrapper answers the identity question as the provider does, so a
+	// namespaced install keeps the rule that SecretStores never act as the
+	// controller.
+	local := providerkube.New(nil)
+	wrapped := scopeProviders([]provider.Provider{local}, watchSet{"team-a"})[0]
+	spec := store(esv1.KubernetesProvider{RemoteNamespace: "team-a"}).GetSpec()
+	if got, _ := wrapped.AmbientIdentity(spec); got == "" {
+		t.Fatalf("wrapped kubernetes provider reports no ambient identity for a store naming no credentials")
 	}
 	// With no limit, the provider is handed over unwrapped.
 	rec := &recordingProvider{}

@@ -23,17 +23,6 @@ const TokenLifetime = 10 * time.Minute
 // credential chain).
 var ErrControllerIdentity = errors.New("only a ClusterSecretStore may act with the controller's identity")
 
-// AmbientIdentity is implemented by providers that can act with the
-// controller's own identity when a store names no credentials of its own.
-// The Manager holds every provider to one rule through it: a SecretStore,
-// which any namespace user may create, never does.
-type AmbientIdentity interface {
-	// AmbientIdentity returns the field of spec whose absence makes the
-	// store act as the controller, and what the store should set there
-	// instead; field is "" when the store names its own credentials.
-	AmbientIdentity(spec *esv1.SecretStoreSpec) (field, instead string)
-}
-
 // ControllerIdentityError names a SecretStore refused under
 // ErrControllerIdentity and the field it must set.
 type ControllerIdentityError struct {
@@ -55,11 +44,7 @@ func checkIdentity(p Provider, store esv1.GenericStore, label string) error {
 	if store.GetKind() != esv1.SecretStoreKind {
 		return nil
 	}
-	a, ok := p.(AmbientIdentity)
-	if !ok {
-		return nil
-	}
-	if f, instead := a.AmbientIdentity(store.GetSpec()); f != "" {
+	if f, instead := p.AmbientIdentity(store.GetSpec()); f != "" {
 		return &ControllerIdentityError{Store: label, Field: f, Instead: instead}
 	}
 	return nil

@@ -32,8 +32,9 @@ type scripted struct {
 	creds    []Ref
 }
 
-func (p *scripted) Name() string                        { return "fake" }
-func (p *scripted) Referent(*esv1.SecretStoreSpec) bool { return false }
+func (p *scripted) Name() string                                           { return "fake" }
+func (p *scripted) Referent(*esv1.SecretStoreSpec) bool                    { return false }
+func (p *scripted) AmbientIdentity(*esv1.SecretStoreSpec) (string, string) { return "", "" }
 func (p *scripted) NewClient(context.Context, esv1.GenericStore, Kube, string) (Client, error) {
 	n := p.builds.Add(1)
 	return &scriptedClient{p: p, build: n}, nil

@@ -44,6 +44,14 @@ type Provider interface {
 	// the namespace using it, so that clients (and their cached values) must
 	// not be shared across namespaces.
 	Referent(spec *esv1.SecretStoreSpec) bool
+	// AmbientIdentity returns the field of spec whose absence makes the
+	// store act with the controller's own identity (its ServiceAccount
+	// token, a cloud default credential chain), and what the store should
+	// set there instead; field is "" when the store names its own
+	// credentials. It is part of the contract, not an optional extra, so
+	// that no provider (or wrapper of one) can skip the Manager's rule that
+	// a SecretStore, which any namespace user may create, never does.
+	AmbientIdentity(spec *esv1.SecretStoreSpec) (field, instead string)
 }
 
 // Kube is what providers need from the cluster: direct reads (never a

@@ -27,6 +27,9 @@ func (*Provider) Name() string { return "fake" }
 // Referent implements provider.Provider: the fake store has no credentials.
 func (*Provider) Referent(*esv1.SecretStoreSpec) bool { return false }
 
+// AmbientIdentity implements provider.Provider: the fake store acts as no one.
+func (*Provider) AmbientIdentity(*esv1.SecretStoreSpec) (string, string) { return "", "" }
+
 // NewClient implements provider.Provider.
 func (*Provider) NewClient(_ context.Context, store esv1.GenericStore, _ provider.Kube, _ string) (provider.Client, error) {
 	spec := store.GetSpec().Provider.Fake
