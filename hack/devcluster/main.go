@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/keyward/keyward/internal/testcluster"
+	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 func main() {

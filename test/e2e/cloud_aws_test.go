@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
-	"github.com/keyward/keyward/internal/testmoto"
+	testmoto "github.com/keyward/keyward/test/moto"
 )
 
 // guideExternalSecret is the production guide's ExternalSecret, word for

@@ -11,7 +11,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider/gcp"
-	"github.com/keyward/keyward/internal/provider/gcp/gcpfake"
+	gcpfake "github.com/keyward/keyward/test/fakes/gcp"
 )
 
 // TestCloudGCP: the guide's shape syncs from Secret Manager, reached through

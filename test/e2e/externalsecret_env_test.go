@@ -23,7 +23,7 @@ import (
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/manager"
 	providerazure "github.com/keyward/keyward/internal/provider/azure"
-	"github.com/keyward/keyward/internal/provider/azure/azurefake"
+	azurefake "github.com/keyward/keyward/test/fakes/azure"
 )
 
 // esEnv is one in-process `keyward controller` against the test cluster,

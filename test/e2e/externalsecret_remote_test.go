@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
-	"github.com/keyward/keyward/internal/testcluster"
+	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 // The guide's shape: Secret backend-secrets, key postgres-db-uri, read from

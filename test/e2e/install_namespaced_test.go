@@ -20,7 +20,7 @@ import (
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/manager"
-	"github.com/keyward/keyward/internal/testcluster"
+	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 // namespacedClass keeps this test's stores to the namespaced controller.

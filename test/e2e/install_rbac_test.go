@@ -19,7 +19,7 @@ import (
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/manager"
-	"github.com/keyward/keyward/internal/testcluster"
+	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 // installClass keeps the stores of this test to the controller under test,

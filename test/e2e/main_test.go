@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/keyward/keyward/internal/testcluster"
+	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 var cluster *testcluster.Cluster

@@ -31,7 +31,7 @@ import (
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/manager"
 	"github.com/keyward/keyward/internal/sealing"
-	"github.com/keyward/keyward/internal/testcluster"
+	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 // ssController is a SealedSecret controller running in this process, with

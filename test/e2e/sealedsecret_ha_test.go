@@ -20,7 +20,7 @@ import (
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/controller/sealedsecret"
 	"github.com/keyward/keyward/internal/keys"
-	"github.com/keyward/keyward/internal/testcluster"
+	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 // testKeyPair is a fixed RSA key of the seal test vectors (generating an

@@ -22,8 +22,8 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/manager"
-	"github.com/keyward/keyward/internal/testcluster"
-	"github.com/keyward/keyward/internal/testvault"
+	testcluster "github.com/keyward/keyward/test/cluster"
+	testvault "github.com/keyward/keyward/test/vault"
 )
 
 const (

@@ -22,7 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
-	"github.com/keyward/keyward/internal/testvault"
+	testvault "github.com/keyward/keyward/test/vault"
 )
 
 // vaultPolicy is what the stores in these tests may do: read and push KV

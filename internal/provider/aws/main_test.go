@@ -15,7 +15,7 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
-	"github.com/keyward/keyward/internal/testmoto"
+	testmoto "github.com/keyward/keyward/test/moto"
 )
 
 var moto *testmoto.Server

@@ -24,7 +24,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
-	"github.com/keyward/keyward/internal/provider/azure/azurefake"
+	azurefake "github.com/keyward/keyward/test/fakes/azure"
 )
 
 const (

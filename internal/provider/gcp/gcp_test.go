@@ -27,7 +27,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
-	"github.com/keyward/keyward/internal/provider/gcp/gcpfake"
+	gcpfake "github.com/keyward/keyward/test/fakes/gcp"
 )
 
 const project = "aura-prod"

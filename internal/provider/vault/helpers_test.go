@@ -23,7 +23,7 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
-	"github.com/keyward/keyward/internal/testvault"
+	testvault "github.com/keyward/keyward/test/vault"
 )
 
 const testNS = "app"

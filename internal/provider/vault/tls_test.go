@@ -19,7 +19,7 @@ import (
 	"time"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
-	"github.com/keyward/keyward/internal/testvault"
+	testvault "github.com/keyward/keyward/test/vault"
 )
 
 type testCA struct {

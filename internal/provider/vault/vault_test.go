@@ -13,7 +13,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
-	"github.com/keyward/keyward/internal/testvault"
+	testvault "github.com/keyward/keyward/test/vault"
 )
 
 // fixture is a real Vault with a KV v1 mount, a policy and every auth

@@ -30,7 +30,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
-	"github.com/keyward/keyward/internal/testcluster"
+	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 // Options tune a server. The zero value is a plain dev server.

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/keyward/keyward/internal/testnet"
+	testnet "github.com/keyward/keyward/test/net"
 )
 
 var exposed atomic.Int32
