@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 
+	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 )
 
@@ -42,6 +43,22 @@ func tenancySealedAttacks(ctx context.Context, t *testing.T, env *tenancyEnv, cn
 		ss.Namespace = env.tenantA
 		env.tenantCreate(ctx, t, ss)
 	}
+	// The tenant's own SealedSecret, whose Secret an ExternalSecret then claims.
+	own := sealSecret(t, pub, env.tenantA, "sealed-own", map[string]string{"password": string(cn.own)})
+	env.tenantCreate(ctx, t, own)
+	t.Run("extra ExternalSecret claims a SealedSecret's Secret", func(t *testing.T) {
+		t.Parallel()
+		t.Log("creationPolicy Owner on a Secret another controller (the SealedSecret) controls")
+		before := waitSecret(ctx, t, env.tenantA, "sealed-own", hasData(map[string]string{"password": string(cn.own)}))
+		es := newES(env.tenantA, "claim-sealed", "own", esv1.CreatePolicyOwner, "", entry("password", "db-creds", "pin"))
+		es.Spec.Target.Name = "sealed-own"
+		env.tenantCreate(ctx, t, es)
+		mentions(t, "ExternalSecret message", env.esFailed(ctx, t, env.tenantA, es.Name).Message, "sealed-own")
+		after := waitSecret(ctx, t, env.tenantA, "sealed-own", nil)
+		if after.ResourceVersion != before.ResourceVersion {
+			t.Errorf("the SealedSecret's Secret was changed: keys %v", keysOf(after.Data))
+		}
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
