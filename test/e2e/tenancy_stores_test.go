@@ -107,6 +107,7 @@ func sel(name, key string, ns *string) esv1.SecretKeySelector {
 func (env *tenancyEnv) refusedStore(ctx context.Context, t *testing.T, ns, name string, fields ...string) {
 	t.Helper()
 	c := env.storeCondition(ctx, t, ns, name, corev1.ConditionFalse)
+	t.Logf("store %s: %s: %s", name, c.Reason, c.Message)
 	if c.Reason != esv1.ReasonInvalidProviderConfig && c.Reason != esv1.ReasonInvalidStoreConfig {
 		t.Errorf("store %s/%s: reason %q (%s), want %s", ns, name, c.Reason, c.Message, esv1.ReasonInvalidProviderConfig)
 	}
