@@ -3,7 +3,6 @@ package sealing
 import (
 	"crypto/rsa"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -106,9 +105,11 @@ func UnsealUsing(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey) (*corev1.Secret,
 			plain[k] = string(v)
 		}
 		for _, k := range sortedKeys(ss.Spec.Template.Data) {
-			out, err := template.Render(k, ss.Spec.Template.Data[k], plain)
+			// template.Render's errors name the template, position and a
+			// fixed description: never a value, in any encoding.
+			out, err := template.Render("spec.template.data["+k+"]", ss.Spec.Template.Data[k], plain)
 			if err != nil {
-				failed = append(failed, &ItemError{Item: k, Err: redact(errors.Unwrap(err), plain)})
+				failed = append(failed, &ItemError{Item: k, Err: err})
 				continue
 			}
 			secret.Data[k] = out
@@ -137,21 +138,4 @@ func UnsealUsing(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey) (*corev1.Secret,
 		}
 	}
 	return &secret, idx, nil
-}
-
-// redact removes decrypted values from a template error: a template can
-// print its input into one (fail, printf), and the error ends up in status
-// and events. Values under four bytes are left alone, or every message
-// would be shredded by one-letter values.
-func redact(err error, values map[string]string) error {
-	msg := err.Error()
-	for _, v := range values {
-		if len(v) >= 4 {
-			msg = strings.ReplaceAll(msg, v, "[redacted]")
-		}
-	}
-	if msg == err.Error() {
-		return err
-	}
-	return errors.New(msg)
 }

@@ -81,7 +81,7 @@ func TestNoEnvironmentAccess(t *testing.T) {
 
 func TestMissingKeyError(t *testing.T) {
 	data := map[string]string{"user": "admin"}
-	if _, err := Render("t", `{{ .nope }}`, data, MissingKeyError()); err == nil || !strings.Contains(err.Error(), `map has no entry for key "nope"`) {
+	if _, err := Render("t", `{{ .nope }}`, data, MissingKeyError()); err == nil || err.Error() != `template "t": 1:3: missing key` {
 		t.Fatalf("missing key with MissingKeyError: err = %v", err)
 	}
 	got, err := Render("t", `{{ .user }}`, data, MissingKeyError())

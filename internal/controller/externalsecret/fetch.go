@@ -158,7 +158,11 @@ func (f *fetcher) fetchOne(ctx context.Context, ref *esv1.SecretStoreRef, rr esv
 	if err := checkNullBytes(rr.NullBytePolicy, v); err != nil {
 		return nil, fmt.Errorf("key %q: %w", rr.Key, err)
 	}
-	return decode(rr.DecodingStrategy, v)
+	d, err := decode(rr.DecodingStrategy, v)
+	if err != nil {
+		return nil, fmt.Errorf("key %q: %w", rr.Key, err)
+	}
+	return d, nil
 }
 
 func (f *fetcher) fetchFrom(ctx context.Context, from esv1.ExternalSecretDataFromRemoteRef, field string) (map[string][]byte, error) {
@@ -308,7 +312,8 @@ func rewrite(in map[string][]byte, rules []esv1.ExternalSecretRewrite, field str
 			for k, v := range out {
 				nk, err := template.Render(rf+".transform", rule.Transform.Template, map[string]string{"value": k}, template.MissingKeyError())
 				if err != nil {
-					return nil, unsupported("%s.transform: %v", rf, err)
+					// The error names rf.transform and holds no data.
+					return nil, unsupportedError{err.Error()}
 				}
 				next[string(nk)] = v
 			}
@@ -361,7 +366,7 @@ func merge(in map[string][]byte, m esv1.ExternalSecretRewriteMerge, field string
 		}
 		b, err := json.Marshal(merged)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s.merge: the merged object cannot be encoded as JSON", field)
 		}
 		return map[string][]byte{m.Into: b}, nil
 	}
@@ -373,7 +378,7 @@ func merge(in map[string][]byte, m esv1.ExternalSecretRewriteMerge, field string
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s.merge: the value of key %q cannot be encoded as JSON", field, k)
 		}
 		out[k] = b
 	}

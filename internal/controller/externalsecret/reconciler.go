@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/controller/secretwrite"
 	"github.com/keyward/keyward/internal/provider"
 )
 
@@ -268,8 +268,8 @@ func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret) (ctrl.Re
 
 	rend, err := render(ctx, r.APIReader, es, got.data)
 	if err != nil {
-		// A template may print values into its error (fail, printf): keep them out.
-		return r.fail(ctx, es, redact(err, got.data))
+		// Template errors are built without data (see package template).
+		return r.fail(ctx, es, err)
 	}
 	if policy == esv1.CreatePolicyNone {
 		r.succeed(ctx, es, syncedRV, got.oldest, esv1.ReasonSecretSynced, "Secret was synced (creationPolicy None: nothing written)")
@@ -325,7 +325,7 @@ func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name st
 				return esv1.EventReasonCreated, nil
 			}
 			if !apierrors.IsAlreadyExists(err) {
-				return "", fmt.Errorf("creating Secret %s/%s: %w", es.Namespace, name, err)
+				return "", secretwrite.Wrap("creating", es.Namespace+"/"+name, err)
 			}
 		}
 		current = &corev1.Secret{}
@@ -350,7 +350,7 @@ func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name st
 		return "", unsupported("Secret %s/%s is immutable and its data would change; delete it to let it be recreated", es.Namespace, name)
 	}
 	if err := r.Client.Update(ctx, want, owner); err != nil {
-		return "", fmt.Errorf("updating Secret %s/%s: %w", es.Namespace, name, err)
+		return "", secretwrite.Wrap("updating", es.Namespace+"/"+name, err)
 	}
 	return esv1.EventReasonUpdated, nil
 }
@@ -491,22 +491,4 @@ func (m *Metrics) observeDuration(d time.Duration) {
 	if m != nil {
 		m.duration.Observe(d.Seconds())
 	}
-}
-
-// redact replaces every fetched value that appears in err's text.
-func redact(err error, values map[string][]byte) error {
-	msg := err.Error()
-	for _, v := range values {
-		if len(v) >= 4 && strings.Contains(msg, string(v)) {
-			msg = strings.ReplaceAll(msg, string(v), "[redacted]")
-		}
-	}
-	if msg == err.Error() {
-		return err
-	}
-	var u unsupportedError
-	if errors.As(err, &u) {
-		return unsupportedError{msg}
-	}
-	return errors.New(msg)
 }

@@ -55,14 +55,14 @@ func render(ctx context.Context, reader client.Reader, es *esv1.ExternalSecret, 
 	}
 
 	for k, v := range t.Metadata.Labels {
-		r, err := renderOne("spec.target.template.metadata.labels["+k+"]", v, strs)
+		r, err := renderOne("spec.target.template.metadata.labels["+k+"]", v, strs, false)
 		if err != nil {
 			return out, err
 		}
 		out.labels[k] = string(r)
 	}
 	for k, v := range t.Metadata.Annotations {
-		r, err := renderOne("spec.target.template.metadata.annotations["+k+"]", v, strs)
+		r, err := renderOne("spec.target.template.metadata.annotations["+k+"]", v, strs, false)
 		if err != nil {
 			return out, err
 		}
@@ -95,7 +95,7 @@ func render(ctx context.Context, reader client.Reader, es *esv1.ExternalSecret, 
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		r, err := renderOne("spec.target.template.data["+k+"]", t.Data[k], strs)
+		r, err := renderOne("spec.target.template.data["+k+"]", t.Data[k], strs, false)
 		if err != nil {
 			return out, err
 		}
@@ -104,10 +104,17 @@ func render(ctx context.Context, reader client.Reader, es *esv1.ExternalSecret, 
 	return out, nil
 }
 
-func renderOne(name, text string, data map[string]string) ([]byte, error) {
-	out, err := template.Render(name, text, data, template.MissingKeyError())
+// renderOne renders one template. Its errors name the template, the
+// position and a fixed description, never data; secretText (a template
+// read from a Secret) drops the parse reason too, since it quotes the text.
+func renderOne(name, text string, data map[string]string, secretText bool) ([]byte, error) {
+	opts := []template.Option{template.MissingKeyError()}
+	if secretText {
+		opts = append(opts, template.SecretText())
+	}
+	out, err := template.Render(name, text, data, opts...)
 	if err != nil {
-		return nil, unsupported("%v", err)
+		return nil, unsupportedError{err.Error()}
 	}
 	return out, nil
 }
@@ -115,10 +122,12 @@ func renderOne(name, text string, data map[string]string) ([]byte, error) {
 // renderFrom renders one templateFrom entry into key/value pairs.
 func renderFrom(ctx context.Context, reader client.Reader, namespace string, tf esv1.TemplateFrom, data map[string]string, field string) (map[string]string, error) {
 	if tf.Literal != nil {
-		return keysAndValues(field+".literal", *tf.Literal, data)
+		return keysAndValues(field+".literal", *tf.Literal, data, false)
 	}
 	var src map[string]string
 	var ref *esv1.TemplateRef
+	// Template text read from a Secret is itself secret.
+	secretText := tf.Secret != nil
 	switch {
 	case tf.ConfigMap != nil:
 		ref = tf.ConfigMap
@@ -155,14 +164,14 @@ func renderFrom(ctx context.Context, reader client.Reader, namespace string, tf 
 		}
 		name := fmt.Sprintf("%s[%s]", field, it.Key)
 		if it.TemplateAs == esv1.TemplateScopeKeysAndValues {
-			pairs, err := keysAndValues(name, text, data)
+			pairs, err := keysAndValues(name, text, data, secretText)
 			if err != nil {
 				return nil, err
 			}
 			maps.Copy(out, pairs)
 			continue
 		}
-		r, err := renderOne(name, text, data)
+		r, err := renderOne(name, text, data, secretText)
 		if err != nil {
 			return nil, err
 		}
@@ -172,8 +181,8 @@ func renderFrom(ctx context.Context, reader client.Reader, namespace string, tf 
 }
 
 // keysAndValues renders text and reads the result as a YAML map.
-func keysAndValues(name, text string, data map[string]string) (map[string]string, error) {
-	r, err := renderOne(name, text, data)
+func keysAndValues(name, text string, data map[string]string, secretText bool) (map[string]string, error) {
+	r, err := renderOne(name, text, data, secretText)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +199,7 @@ func keysAndValues(name, text string, data map[string]string) (map[string]string
 		}
 		b, err := yaml.Marshal(v)
 		if err != nil {
-			return nil, err
+			return nil, unsupported("%s: the value of key %q cannot be written as YAML", name, k)
 		}
 		out[k] = string(b)
 	}

@@ -2,7 +2,6 @@ package externalsecret
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -198,16 +197,4 @@ func TestRefreshDue(t *testing.T) {
 
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
-}
-
-func TestRedact(t *testing.T) {
-	values := map[string][]byte{"password": []byte("hunter22"), "short": []byte("ab")}
-	err := redact(unsupported(`template: fail: "hunter22" is wrong, ab`), values)
-	if strings.Contains(err.Error(), "hunter22") || !strings.Contains(err.Error(), "[redacted]") {
-		t.Fatalf("redact = %v", err)
-	}
-	var u unsupportedError
-	if !errors.As(err, &u) {
-		t.Fatal("redact lost the error's kind")
-	}
 }

@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
+	"github.com/keyward/keyward/internal/controller/secretwrite"
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/seal"
 	"github.com/keyward/keyward/internal/sealing"
@@ -404,14 +405,14 @@ func (r *Reconciler) write(ctx context.Context, ss *ssv1.SealedSecret, desired *
 			return nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating Secret %s: %w", key, err)
+			return secretwrite.Wrap("creating", key.String(), err)
 		}
 	}
 	existing := &corev1.Secret{}
 	if err := r.APIReader.Get(ctx, key, existing); err != nil {
 		if apierrors.IsNotFound(err) {
 			if err := r.Client.Create(ctx, desired.DeepCopy()); err != nil {
-				return fmt.Errorf("creating Secret %s: %w", key, err)
+				return secretwrite.Wrap("creating", key.String(), err)
 			}
 			return nil
 		}
@@ -426,7 +427,7 @@ func (r *Reconciler) write(ctx context.Context, ss *ssv1.SealedSecret, desired *
 		return nil
 	}
 	if err := r.Client.Update(ctx, updated); err != nil {
-		return fmt.Errorf("updating Secret %s: %w", key, err)
+		return secretwrite.Wrap("updating", key.String(), err)
 	}
 	return nil
 }

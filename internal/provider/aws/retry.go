@@ -3,7 +3,8 @@ package aws
 import (
 	"context"
 	"errors"
-	"fmt"
+	"net"
+	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -41,16 +42,57 @@ func throttleReporting(stack *middleware.Stack) error {
 		}), "Retry", middleware.After)
 }
 
-// describe shortens an SDK error to its AWS error code and message: the
-// full text repeats the operation and request ID, which say nothing to a
-// user reading a status. Messages from AWS never hold secret values.
+// describe tells an SDK error by its HTTP status and AWS error code only.
+// The message, and a code outside the known set, stay out: the endpoint
+// follows the store's region, and a reply can echo anything.
 func describe(err error) error {
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		return fmt.Errorf("%s: %s", api.ErrorCode(), api.ErrorMessage())
+	var st interface{ HTTPStatusCode() int }
+	status := 0
+	if errors.As(err, &st) {
+		status = st.HTTPStatusCode()
 	}
-	return err
+	code := errorCode(err)
+	if !knownCodes[code] {
+		code = ""
+	}
+	var de *smithy.DeserializationError
+	var ue *url.Error
+	var ne net.Error
+	if status == 0 && errorCode(err) == "" && !errors.As(err, &de) && !errors.As(err, &ue) && !errors.As(err, &ne) {
+		return err // the SDK's own error (no reply involved), such as missing credentials
+	}
+	var kind error
+	switch {
+	case isThrottle.IsErrorThrottle(err) == aws.TrueTernary:
+		kind = provider.ErrThrottled
+	case deniedCodes[code]:
+		kind = provider.ErrDenied
+	}
+	return provider.RemoteCode("", "", status, code, kind, err)
 }
+
+// knownCodes are the AWS error codes an error may name; deniedCodes the
+// ones that mean the credentials or the access were refused.
+var (
+	knownCodes = map[string]bool{
+		"AccessDeniedException": true, "AccessDenied": true, "UnrecognizedClientException": true,
+		"InvalidClientTokenId": true, "ExpiredTokenException": true, "ExpiredToken": true,
+		"InvalidSignatureException": true, "SignatureDoesNotMatch": true, "IncompleteSignature": true,
+		"ThrottlingException": true, "Throttling": true, "TooManyUpdates": true, "LimitExceededException": true,
+		"ValidationException": true, "InvalidParameterException": true, "InvalidRequestException": true,
+		"ResourceNotFoundException": true, "ResourceExistsException": true, "DecryptionFailure": true,
+		"EncryptionFailure": true, "InternalServiceError": true, "InternalServerError": true,
+		"ParameterNotFound": true, "ParameterAlreadyExists": true, "ParameterLimitExceeded": true,
+		"ParameterVersionNotFound": true, "InvalidKeyId": true, "HierarchyLevelLimitExceededException": true,
+		"UnsupportedParameterType": true, "InvalidIdentityToken": true, "IDPCommunicationError": true,
+		"IDPRejectedClaim": true, "RegionDisabledException": true, "MalformedPolicyDocument": true,
+	}
+	deniedCodes = map[string]bool{
+		"AccessDeniedException": true, "AccessDenied": true, "UnrecognizedClientException": true,
+		"InvalidClientTokenId": true, "ExpiredTokenException": true, "ExpiredToken": true,
+		"InvalidSignatureException": true, "SignatureDoesNotMatch": true, "IncompleteSignature": true,
+	}
+)
 
 // errorCode returns the AWS error code of err ("" when it has none).
 func errorCode(err error) string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
@@ -41,15 +42,18 @@ func secretName(key string) (string, error) {
 	return key, nil
 }
 
-// kvError maps Key Vault replies: 404 is provider.ErrNotFound. Key Vault's
-// messages name the secret and the caller, never values.
+// kvError maps Key Vault replies to their status only (404 is
+// provider.ErrNotFound): vaultUrl may point at any server, whose reply body
+// and error code can echo anything.
 func kvError(op, name string, err error) error {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
-		if re.StatusCode == http.StatusNotFound {
-			return fmt.Errorf("secret %q: %w", name, provider.ErrNotFound)
-		}
-		return fmt.Errorf("%s %q: HTTP %d %s", op, name, re.StatusCode, re.ErrorCode)
+		return provider.Remote("azure", fmt.Sprintf("%s %q", op, name), re.StatusCode, err)
+	}
+	var afe *azidentity.AuthenticationFailedError
+	if !errors.As(err, &afe) {
+		// No reply, or one that did not parse: its text may quote the body.
+		return provider.Remote("azure", fmt.Sprintf("%s %q", op, name), 0, err)
 	}
 	// Token failures come from the credential: keep their first line only.
 	return fmt.Errorf("%s %q: %w", op, name, authError(err))

@@ -60,21 +60,36 @@ func labelsMatch(have, want map[string]string) bool {
 	return true
 }
 
-// gcpError maps gRPC codes: NOT_FOUND is provider.ErrNotFound. Messages
-// from the service name resources, never payloads.
+// gcpError tells a failed call by its gRPC code only (NOT_FOUND is
+// provider.ErrNotFound): the endpoint can be chosen through the store's
+// location or key, and a status message can echo anything.
 func gcpError(op, name string, err error) error {
-	switch status.Code(err) {
-	case codes.NotFound:
-		return fmt.Errorf("%s: %w", name, provider.ErrNotFound)
-	case codes.FailedPrecondition:
-		return fmt.Errorf("%s %s: %w (%s)", op, name, errVersionDisabled, status.Convert(err).Message())
-	case codes.OK:
+	if err == nil {
 		return nil
 	}
-	if s, ok := status.FromError(err); ok {
-		return fmt.Errorf("%s %s: %s: %s", op, name, s.Code(), s.Message())
+	if _, ok := status.FromError(err); !ok {
+		return provider.Remote("gcp", op+" "+name, 0, err)
 	}
-	return fmt.Errorf("%s %s: %w", op, name, err)
+	code := status.Code(err)
+	switch code {
+	case codes.OK:
+		return nil
+	case codes.FailedPrecondition:
+		return provider.RemoteCode("gcp", op+" "+name, 0, code.String(), errVersionDisabled, err)
+	}
+	return provider.RemoteCode("gcp", op+" "+name, 0, code.String(), grpcKind(code), err)
+}
+
+func grpcKind(c codes.Code) error {
+	switch c {
+	case codes.NotFound:
+		return provider.ErrNotFound
+	case codes.PermissionDenied, codes.Unauthenticated:
+		return provider.ErrDenied
+	case codes.ResourceExhausted:
+		return provider.ErrThrottled
+	}
+	return nil
 }
 
 // Read implements provider.Client; version is a version number, "latest"
@@ -190,7 +205,13 @@ func (c *Client) Validate(context.Context) error {
 		return provider.ErrValidationUnknown
 	}
 	if _, err := c.tokens.Token(); err != nil {
-		return fmt.Errorf("%s: obtaining an access token: %w", field, err)
+		// The token endpoint comes from the key JSON, which the store's
+		// author supplies: its reply body stays out.
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil {
+			return fmt.Errorf("%s: %w", field, provider.Remote("gcp", "obtaining an access token", re.Response.StatusCode, err))
+		}
+		return fmt.Errorf("%s: %w", field, provider.Remote("gcp", "obtaining an access token", 0, err))
 	}
 	return nil
 }

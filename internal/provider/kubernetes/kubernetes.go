@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -210,7 +211,7 @@ func (c *Client) Read(ctx context.Context, key, _ string) (provider.Secret, erro
 		return provider.Secret{}, fmt.Errorf("Secret %s/%s: %w", c.remoteNS, key, provider.ErrNotFound)
 	}
 	if err != nil {
-		return provider.Secret{}, fmt.Errorf("reading Secret %s/%s: %w", c.remoteNS, key, err)
+		return provider.Secret{}, kubeError(fmt.Sprintf("reading Secret %s/%s", c.remoteNS, key), err)
 	}
 	data := s.Data
 	if data == nil {
@@ -230,7 +231,7 @@ func (c *Client) Find(ctx context.Context, find esv1.ExternalSecretFind) (map[st
 	}
 	list, err := c.secrets.Secrets(c.remoteNS).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(find.Tags).String()})
 	if err != nil {
-		return nil, fmt.Errorf("listing Secrets in %s: %w", c.remoteNS, err)
+		return nil, kubeError("listing Secrets in "+c.remoteNS, err)
 	}
 	out := map[string]provider.Secret{}
 	for _, s := range list.Items {
@@ -254,14 +255,11 @@ func (c *Client) Validate(ctx context.Context) error {
 		}},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return fmt.Errorf("checking access to Secrets in %s: %w", c.remoteNS, err)
+		return kubeError("checking access to Secrets in "+c.remoteNS, err)
 	}
 	if !review.Status.Allowed {
-		msg := fmt.Sprintf("%s may not get Secrets in namespace %s", c.identity(ctx), c.remoteNS)
-		if review.Status.Reason != "" {
-			msg += ": " + review.Status.Reason
-		}
-		return errors.New(msg)
+		// The review's reason is the server's free text: left out.
+		return fmt.Errorf("%s may not get Secrets in namespace %s", c.identity(ctx), c.remoteNS)
 	}
 	return nil
 }
@@ -270,10 +268,24 @@ func (c *Client) Validate(ctx context.Context) error {
 // grant access; "the store's identity" when the API server will not say.
 func (c *Client) identity(ctx context.Context) string {
 	r, err := c.authn.SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-	if err != nil || r.Status.UserInfo.Username == "" {
+	// A name from the reply is shown only when shaped like a user name: the
+	// server may be any URL, and a long free text could echo anything.
+	if err != nil || !userName.MatchString(r.Status.UserInfo.Username) {
 		return "the store's identity"
 	}
 	return fmt.Sprintf("the store's identity %q", r.Status.UserInfo.Username)
+}
+
+var userName = regexp.MustCompile(`^[A-Za-z0-9:._@-]{1,128}$`)
+
+// kubeError tells a failed API call by its status only: server.url may name
+// any server, and a Status message or an unparsed body can echo anything.
+func kubeError(op string, err error) error {
+	var st apierrors.APIStatus
+	if errors.As(err, &st) && st.Status().Code > 0 {
+		return provider.Remote("kubernetes", op, int(st.Status().Code), err)
+	}
+	return provider.Remote("kubernetes", op, 0, err)
 }
 
 // Close implements provider.Client.
@@ -293,12 +305,12 @@ func (c *Client) Write(ctx context.Context, key, property string, value []byte) 
 		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: c.remoteNS, Name: key}}
 		apply(s, property, value, whole)
 		if _, err := api.Create(ctx, s, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating Secret %s/%s: %w", c.remoteNS, key, err)
+			return kubeError(fmt.Sprintf("creating Secret %s/%s", c.remoteNS, key), err)
 		}
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading Secret %s/%s: %w", c.remoteNS, key, err)
+		return kubeError(fmt.Sprintf("reading Secret %s/%s", c.remoteNS, key), err)
 	}
 	before := maps.Clone(s.Data)
 	apply(s, property, value, whole)
@@ -306,7 +318,7 @@ func (c *Client) Write(ctx context.Context, key, property string, value []byte) 
 		return nil
 	}
 	if _, err := api.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("updating Secret %s/%s: %w", c.remoteNS, key, err)
+		return kubeError(fmt.Sprintf("updating Secret %s/%s", c.remoteNS, key), err)
 	}
 	return nil
 }
@@ -333,7 +345,7 @@ func (c *Client) Delete(ctx context.Context, key, property string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading Secret %s/%s: %w", c.remoteNS, key, err)
+		return kubeError(fmt.Sprintf("reading Secret %s/%s", c.remoteNS, key), err)
 	}
 	if property != "" {
 		if _, ok := s.Data[property]; !ok {
@@ -342,13 +354,13 @@ func (c *Client) Delete(ctx context.Context, key, property string) error {
 		delete(s.Data, property)
 		if len(s.Data) > 0 {
 			if _, err := api.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
-				return fmt.Errorf("updating Secret %s/%s: %w", c.remoteNS, key, err)
+				return kubeError(fmt.Sprintf("updating Secret %s/%s", c.remoteNS, key), err)
 			}
 			return nil
 		}
 	}
 	if err := api.Delete(ctx, key, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &s.UID}}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting Secret %s/%s: %w", c.remoteNS, key, err)
+		return kubeError(fmt.Sprintf("deleting Secret %s/%s", c.remoteNS, key), err)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
@@ -394,48 +393,30 @@ func (c *Client) state(ctx context.Context, key string) (kvState, error) {
 	return st, nil
 }
 
-// apiError is Vault's answer on one line: method, path, status and Vault's
-// own messages. It never carries a request body or header.
-type apiError struct {
-	method, path string
-	status       int
-	messages     []string
-	err          *api.ResponseError
-}
-
-func (e *apiError) Error() string {
-	msg := strings.Join(e.messages, "; ")
-	if msg == "" {
-		msg = http.StatusText(e.status)
-	}
-	return fmt.Sprintf("Vault answered %s %s with %d: %s", e.method, e.path, e.status, msg)
-}
-
-func (e *apiError) Unwrap() error { return e.err }
-
+// vaultError turns an error from the Vault API into one that holds the
+// method, path and status only. Vault's error list and a raw body are left
+// out: the server is one the store's author chose, and its reply can echo
+// anything. The API error stays reachable with errors.As.
 func vaultError(err error) error {
+	var done *provider.RemoteError
+	if err == nil || errors.As(err, &done) {
+		return err
+	}
 	var re *api.ResponseError
-	if err == nil || !errors.As(err, &re) {
-		return err
-	}
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return err
-	}
-	path := re.URL
-	if u, perr := url.Parse(re.URL); perr == nil {
-		path = strings.TrimPrefix(u.Path, "/v1/")
-	}
-	msgs := re.Errors
-	if re.RawError {
-		// An unparsable body (a proxy's page, say): a little is enough.
-		msgs = nil
-		for _, m := range re.Errors {
-			if len(m) > 200 {
-				m = m[:200] + "…"
-			}
-			msgs = append(msgs, strings.Join(strings.Fields(m), " "))
+	if errors.As(err, &re) {
+		path := re.URL
+		if u, perr := url.Parse(re.URL); perr == nil {
+			path = strings.TrimPrefix(u.Path, "/v1/")
 		}
+		return provider.Remote("vault", re.HTTPMethod+" "+path, re.StatusCode, err)
 	}
-	return &apiError{method: re.HTTPMethod, path: path, status: re.StatusCode, messages: msgs, err: re}
+	// No usable reply: a transport failure or a body that did not parse,
+	// whose texts can quote the reply.
+	var ue *url.Error
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &ue) || errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return provider.Remote("vault", "calling the server", 0, err)
+	}
+	return err
 }

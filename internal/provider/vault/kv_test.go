@@ -116,11 +116,11 @@ func TestVaultErrorIsOneLine(t *testing.T) {
 		want string
 	}{
 		{"messages", &api.ResponseError{HTTPMethod: "GET", URL: "http://127.0.0.1:8200/v1/secret/data/app?version=2", StatusCode: 403, Errors: []string{"permission denied"}},
-			"Vault answered GET secret/data/app with 403: permission denied"},
+			"vault: GET secret/data/app: the server answered 403 Forbidden"},
 		{"no messages", &api.ResponseError{HTTPMethod: "PUT", URL: "http://v/v1/auth/approle/login", StatusCode: 500},
-			"Vault answered PUT auth/approle/login with 500: Internal Server Error"},
+			"vault: PUT auth/approle/login: the server answered 500 Internal Server Error"},
 		{"raw body", &api.ResponseError{HTTPMethod: "GET", URL: "http://v/v1/x/y", StatusCode: 502, RawError: true, Errors: []string{"<html>\n  " + strings.Repeat("a", 300)}},
-			"Vault answered GET x/y with 502: <html> " + strings.Repeat("a", 200-len("<html>\n  ")) + "…"},
+			"vault: GET x/y: the server answered 502 Bad Gateway"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -167,7 +167,7 @@ func (s *session) renew(ctx context.Context) {
 			s.mu.Lock()
 			s.failures++
 			s.mu.Unlock()
-			s.log.Error(err, "refreshing the store's Vault token failed; retrying")
+			s.log.Error(vaultError(err), "refreshing the store's Vault token failed; retrying")
 		}
 	}
 }
@@ -231,7 +231,7 @@ func (s *session) close() {
 	defer cancel()
 	// RevokeSelf ignores its argument and revokes the client's own token.
 	if err := s.api.Auth().Token().RevokeSelfWithContext(ctx, ""); err != nil {
-		s.log.Error(err, "revoking the store's Vault token failed; it will expire by itself")
+		s.log.Error(vaultError(err), "revoking the store's Vault token failed; it will expire by itself")
 	}
 	s.api.ClearToken()
 }

@@ -335,7 +335,7 @@ func TestRevokedTokenIsReplacedAndDeniedPathIsNot(t *testing.T) {
 	}
 	defer dc.Close()
 	_, err = dc.Read(ctx, "app", "")
-	if !isForbidden(err) || !strings.Contains(err.Error(), "Vault answered GET denied/data/app with 403") {
+	if !isForbidden(err) || !strings.Contains(err.Error(), "vault: GET denied/data/app: the server answered 403 Forbidden") {
 		t.Fatalf("error = %v; want 403 naming the path", err)
 	}
 	if got := counts(t, f.v, mark); got["update auth/approle/login"] != 1 {
