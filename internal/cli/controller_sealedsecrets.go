@@ -39,8 +39,8 @@ type sealedSecretsFlags struct {
 	workers                              int
 	listenAddr                           string
 	readTimeout, writeTimeout            time.Duration
-	rateLimit                            float64
-	rateBurst                            int
+	rateLimit, peerRateLimit             float64
+	rateBurst, peerRateBurst             int
 	logLevel, logFormat                  string
 	logInfoStdout                        bool
 	version                              bool
@@ -76,8 +76,10 @@ func (f *sealedSecretsFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.listenAddr, "listen-addr", ":8080", "address of the HTTP API kubeseal uses (0 turns it off)")
 	fs.DurationVar(&f.readTimeout, "read-timeout", 2*time.Minute, "longest the HTTP API reads one request (0: no limit)")
 	fs.DurationVar(&f.writeTimeout, "write-timeout", 2*time.Minute, "longest the HTTP API takes to answer one request (0: no limit)")
-	fs.Float64Var(&f.rateLimit, "rate-limit", 2, "/v1/verify requests per second per client")
-	fs.IntVar(&f.rateBurst, "rate-limit-burst", 2, "/v1/verify burst per client")
+	fs.Float64Var(&f.rateLimit, "rate-limit", 2, "/v1/verify and /v1/rotate requests per second per client (negative: no limit)")
+	fs.IntVar(&f.rateBurst, "rate-limit-burst", 2, "/v1/verify and /v1/rotate burst per client")
+	fs.Float64Var(&f.peerRateLimit, "peer-rate-limit", 0, "/v1/verify and /v1/rotate requests per second per connecting address, over every client it forwards for (0: ten times --rate-limit; negative: no limit)")
+	fs.IntVar(&f.peerRateBurst, "peer-rate-limit-burst", 0, "/v1/verify and /v1/rotate burst per connecting address (0: ten times --rate-limit-burst)")
 	fs.StringVar(&f.logLevel, "log-level", "INFO", "INFO, or DEBUG for every detail (values never appear in logs)")
 	fs.StringVar(&f.logFormat, "log-format", "json", "json, or text for one line of key=value pairs per record")
 	fs.BoolVar(&f.logInfoStdout, "log-info-stdout", true, "write info records to stdout and errors to stderr (false: everything to stderr)")
@@ -132,6 +134,7 @@ func (f *sealedSecretsFlags) options(getenv func(string) string) (manager.Sealed
 	o.OldGCBehavior = f.oldGC
 	o.Workers = f.workers
 	o.ListenAddr, o.RateLimit, o.RateBurst = f.listenAddr, f.rateLimit, f.rateBurst
+	o.PeerRateLimit, o.PeerRateBurst = f.peerRateLimit, f.peerRateBurst
 	o.ReadTimeout, o.WriteTimeout = f.readTimeout, f.writeTimeout
 	o.Revision = version.Get().Commit
 	return o, nil

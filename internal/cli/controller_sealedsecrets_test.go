@@ -347,3 +347,33 @@ func mapString(m map[string]string) string {
 	slices.Sort(parts)
 	return strings.Join(parts, " ")
 }
+
+// The HTTP API's limits reach the manager, from flags or the environment.
+func TestRateLimitFlags(t *testing.T) {
+	tests := []struct {
+		name             string
+		args             []string
+		env              map[string]string
+		rate, peerRate   float64
+		burst, peerBurst int
+	}{
+		{"defaults", nil, nil, 2, 0, 2, 0},
+		{"flags", []string{"--rate-limit", "5", "--rate-limit-burst", "3", "--peer-rate-limit", "50", "--peer-rate-limit-burst", "30"}, nil, 5, 50, 3, 30},
+		{"environment", nil, map[string]string{"SEALED_SECRETS_PEER_RATE_LIMIT": "-1", "SEALED_SECRETS_RATE_LIMIT": "1"}, 1, -1, 2, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := parseSealedFlags(t, tt.args, tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := f.options(func(k string) string { return tt.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.RateLimit != tt.rate || o.RateBurst != tt.burst || o.PeerRateLimit != tt.peerRate || o.PeerRateBurst != tt.peerBurst {
+				t.Fatalf("got %v/%d peer %v/%d, want %v/%d peer %v/%d", o.RateLimit, o.RateBurst, o.PeerRateLimit, o.PeerRateBurst, tt.rate, tt.burst, tt.peerRate, tt.peerBurst)
+			}
+		})
+	}
+}

@@ -198,7 +198,7 @@ func sealBuilt(cmd *cobra.Command, s Streams, getenv func(string) string, f *cre
 	if err != nil {
 		return err
 	}
-	return writeOutput(s, f.output, out, 0o644)
+	return writeOutput(s, f.output, out, publicFile)
 }
 
 // itemsFromFile reads a --from-file [key=]path; a directory gives one item

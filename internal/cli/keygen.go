@@ -96,10 +96,10 @@ func runKeygen(s Streams, f *keygenFlags) error {
 	}
 	// The certificate first: a key Secret without its certificate is of no
 	// use, and a stray certificate is harmless.
-	if err := writeFileAtomic(f.certOut, pair.CertPEM(), 0o644); err != nil {
+	if err := writeFileAtomic(f.certOut, pair.CertPEM(), publicFile); err != nil {
 		return err
 	}
-	if err := writeOutput(s, f.output, manifest, 0o600); err != nil {
+	if err := writeOutput(s, f.output, manifest, privateFile); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Err, "keygen: RSA-%d key %s/%s, certificate %s valid until %s, fingerprint %s\n",

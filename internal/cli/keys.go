@@ -266,24 +266,7 @@ SealedSecrets offline. The file holds private keys and is written with mode
 			if len(secrets) == 0 {
 				return fmt.Errorf("no key Secrets in namespace %s to back up", f.controller.namespace)
 			}
-			list := corev1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
-			for _, sec := range secrets {
-				sec.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}
-				sec.ObjectMeta = metav1.ObjectMeta{Name: sec.Name, Namespace: sec.Namespace, Labels: sec.Labels, Annotations: sec.Annotations}
-				b, err := json.Marshal(sec)
-				if err != nil {
-					return err
-				}
-				list.Items = append(list.Items, runtime.RawExtension{Raw: b})
-			}
-			if output != "" {
-				format = sealing.FormatForFile(output, format)
-			}
-			b, err := sealing.Encode(format, &list)
-			if err != nil {
-				return err
-			}
-			if err := writeOutput(s, output, b, 0o600); err != nil {
+			if err := writeKeyBackup(s, output, format, secrets); err != nil {
 				return err
 			}
 			fmt.Fprintf(s.Err, "backed up %d key Secrets from %s\n", len(secrets), f.controller.namespace)
@@ -366,4 +349,27 @@ func restoreKeys(ctx context.Context, s Streams, kube corev1client.CoreV1Interfa
 	}
 	fmt.Fprintf(s.Err, "restored %d key Secrets into %s (%d already there)\n", created, namespace, kept)
 	return nil
+}
+
+// writeKeyBackup writes the key Secrets as a v1 List, stripped of server
+// fields, to output (mode 0600 whatever the file had) or standard output.
+func writeKeyBackup(s Streams, output, format string, secrets []corev1.Secret) error {
+	list := corev1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+	for _, sec := range secrets {
+		sec.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}
+		sec.ObjectMeta = metav1.ObjectMeta{Name: sec.Name, Namespace: sec.Namespace, Labels: sec.Labels, Annotations: sec.Annotations}
+		b, err := json.Marshal(sec)
+		if err != nil {
+			return fmt.Errorf("encoding key Secret %s/%s: %w", sec.Namespace, sec.Name, err)
+		}
+		list.Items = append(list.Items, runtime.RawExtension{Raw: b})
+	}
+	if output != "" {
+		format = sealing.FormatForFile(output, format)
+	}
+	b, err := sealing.Encode(format, &list)
+	if err != nil {
+		return err
+	}
+	return writeOutput(s, output, b, privateFile)
 }

@@ -75,7 +75,7 @@ func runKubeseal(cmd *cobra.Command, s Streams, getenv func(string) string, f *k
 		if err != nil {
 			return err
 		}
-		return writeOutput(s, f.seal.output, b, 0o644)
+		return writeOutput(s, f.seal.output, b, publicFile)
 	case f.validate:
 		return runValidate(cmd.Context(), s, getenv, &f.seal)
 	case f.reEncrypt || f.rotate:

@@ -95,5 +95,5 @@ func runReencryptOnline(ctx context.Context, s Streams, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	return writeOutput(s, target, b, 0o644)
+	return writeOutput(s, target, b, publicFile)
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,11 @@ Exit status: 0 no findings, 1 findings, 2 error (findings found before the error
 			if f.since != "" && !f.git {
 				return &ExitError{Code: 2, Err: errors.New("--since needs --git")}
 			}
+			if f.since != "" {
+				if err := source.CheckRevision(f.since); err != nil {
+					return &ExitError{Code: 2, Err: fmt.Errorf("--since: %w", err)}
+				}
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -76,7 +82,7 @@ Exit status: 0 no findings, 1 findings, 2 error (findings found before the error
 	fl.StringVar(&f.baselinePath, "baseline", "", "baseline `FILE` of accepted findings (default .keyward-baseline.json if present)")
 	fl.BoolVar(&f.writeBaseline, "write-baseline", false, "accept all current findings: write them to the baseline file and exit 0")
 	fl.StringVarP(&f.format, "format", "f", "text", "output format: "+strings.Join(report.Formats, ", "))
-	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of stdout")
+	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of stdout (mode 0600 with --no-redact)")
 	fl.BoolVar(&f.noRedact, "no-redact", false, "show secret values in the report")
 	fl.IntVar(&f.workers, "workers", 0, "parallel workers (default: number of CPUs)")
 	return cmd
@@ -187,21 +193,23 @@ func runScan(ctx context.Context, s Streams, getenv func(string) string, f scanF
 		return nil
 	}
 
-	out := s.Out
-	if f.output != "" {
-		fh, err := os.Create(f.output)
-		if err != nil {
-			return &ExitError{Code: 2, Err: fmt.Errorf("create report: %w", err)}
-		}
-		defer fh.Close()
-		out = fh
-	}
 	opts := report.Options{NoRedact: f.noRedact, ToolVersion: version.Get().Version, Describe: engine.Description}
-	if err := report.Write(out, f.format, findings, opts); err != nil {
-		return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
-	}
-	if f.output != "" {
-		if err := out.(*os.File).Close(); err != nil {
+	if f.output == "" {
+		if err := report.Write(s.Out, f.format, findings, opts); err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
+		}
+	} else {
+		// An unredacted report holds the secrets it found: like unsealed
+		// plaintext it is written 0600, whatever mode an older file had.
+		mode := publicFile
+		if f.noRedact {
+			mode = privateFile
+		}
+		var buf bytes.Buffer
+		if err := report.Write(&buf, f.format, findings, opts); err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
+		}
+		if err := writeFileAtomic(f.output, buf.Bytes(), mode); err != nil {
 			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
 		}
 	}

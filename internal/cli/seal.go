@@ -170,7 +170,7 @@ func runSeal(ctx context.Context, s Streams, getenv func(string) string, f *seal
 	if err != nil {
 		return err
 	}
-	return writeOutput(s, f.output, out, 0o644)
+	return writeOutput(s, f.output, out, publicFile)
 }
 
 func sealRaw(s Streams, getenv func(string) string, f *sealFlags, scope *seal.Scope, pub *rsa.PublicKey, in io.Reader) error {
@@ -210,7 +210,7 @@ func sealRaw(s Streams, getenv func(string) string, f *sealFlags, scope *seal.Sc
 	if err != nil {
 		return err
 	}
-	return writeOutput(s, f.output, []byte(out), 0o644)
+	return writeOutput(s, f.output, []byte(out), publicFile)
 }
 
 // mergeInto seals one Secret into the SealedSecret file f.mergeInto and
@@ -244,5 +244,5 @@ func mergeInto(f *sealFlags, secrets []*corev1.Secret, pub *rsa.PublicKey, opts 
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(f.mergeInto, out, 0o644)
+	return writeFileAtomic(f.mergeInto, out, publicFile)
 }

@@ -142,6 +142,15 @@ func openInput(s Streams, path string) (io.Reader, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
+// Modes for writeOutput and writeFileAtomic. A private file (plaintext
+// Secrets, private keys, unredacted reports) always ends up with exactly
+// privateFile; a public one (certificates, sealed manifests) keeps the mode
+// of the file it replaces.
+const (
+	privateFile os.FileMode = 0o600
+	publicFile  os.FileMode = 0o644
+)
+
 // writeOutput writes the whole output at once, to standard output or
 // atomically to path (a temporary file renamed over it), so a failure never
 // leaves a half-written manifest behind.
@@ -153,12 +162,30 @@ func writeOutput(s Streams, path string, b []byte, mode os.FileMode) error {
 	return writeFileAtomic(path, b, mode)
 }
 
+// writeFileAtomic replaces path with b through a temporary file in the same
+// directory, synced before the rename. A mode with no group or other bits
+// is applied even when path existed with a wider one: an old 0644 file must
+// not leave plaintext readable to others. Other modes apply to new files
+// only, so an edited manifest keeps its permissions. A symbolic link is
+// followed, so its target is what changes. A path that is not a regular
+// file (a terminal, /dev/stdout, a pipe) is written in place.
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
+	target := path
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if resolved, err := filepath.EvalSymlinks(path); err == nil {
+			target = resolved
+		}
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if fi, err := os.Stat(target); err == nil {
+		if !fi.Mode().IsRegular() {
+			return writeInPlace(path, b)
+		}
+		if mode.Perm()&0o077 != 0 {
+			mode = fi.Mode().Perm()
+		}
+	}
+	dir := filepath.Dir(target)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp*")
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -174,10 +201,12 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 			os.Remove(name)
 		}
 	}()
-	if _, err := tmp.Write(b); err != nil {
+	// Set the mode before any byte is written: CreateTemp's 0600 already
+	// keeps the plaintext private, and Chmod makes it exactly the mode asked.
+	if err := tmp.Chmod(mode.Perm()); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := tmp.Chmod(mode); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -186,10 +215,33 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := os.Rename(name, path); err != nil {
+	if err := os.Rename(name, target); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	ok = true
+	// The rename is durable once the directory is synced; a file system
+	// that cannot sync a directory has already made the file durable.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// writeInPlace writes to an existing non-regular file such as a terminal or
+// pipe, where renaming over it would be wrong and a mode means nothing.
+func writeInPlace(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	return nil
 }
 

@@ -97,22 +97,90 @@ func TestKubeconfigNamespace(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomicKeepsMode(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	if err := writeFileAtomic(p, []byte("a"), 0o600); err != nil {
+// Private output ends 0600 even over an existing wider file; public output
+// keeps an existing file's mode. No temporary file is left behind.
+func TestWriteFileAtomicMode(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing os.FileMode // 0: no file before
+		mode     os.FileMode
+		want     os.FileMode
+	}{
+		{"new private", 0, privateFile, 0o600},
+		{"private over 0644", 0o644, privateFile, 0o600},
+		{"private over 0666", 0o666, privateFile, 0o600},
+		{"private over 0640", 0o640, privateFile, 0o600},
+		{"private over 0400", 0o400, privateFile, 0o600},
+		{"new public", 0, publicFile, 0o644},
+		{"public keeps 0640", 0o640, publicFile, 0o640},
+		{"public keeps 0600", 0o600, publicFile, 0o600},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "f")
+			if tt.existing != 0 {
+				if err := os.WriteFile(p, []byte("old"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(p, tt.existing); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := writeFileAtomic(p, []byte("new"), tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(p)
+			if fi.Mode().Perm() != tt.want || string(b) != "new" {
+				t.Fatalf("mode %v content %q, want %v", fi.Mode().Perm(), b, tt.want)
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 1 {
+				t.Fatalf("temporary files left: %v", entries)
+			}
+		})
+	}
+}
+
+// A symbolic link is followed: the target is replaced, with the private
+// mode, and the link stays a link.
+func TestWriteFileAtomicFollowsLinks(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	link := filepath.Join(dir, "link")
+	if err := os.WriteFile(target, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(p, 0o640)
-	if err := writeFileAtomic(p, []byte("b"), 0o600); err != nil {
+	if err := os.Symlink("target", link); err != nil {
 		t.Fatal(err)
 	}
-	fi, _ := os.Stat(p)
-	b, _ := os.ReadFile(p)
-	if fi.Mode().Perm() != 0o640 || string(b) != "b" {
-		t.Fatalf("mode %v content %q", fi.Mode(), b)
+	if err := writeFileAtomic(link, []byte("new"), privateFile); err != nil {
+		t.Fatal(err)
 	}
-	entries, _ := os.ReadDir(filepath.Dir(p))
-	if len(entries) != 1 {
-		t.Fatalf("temporary files left: %v", entries)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("link replaced: %v %v", fi, err)
+	}
+	fi, _ := os.Stat(target)
+	b, _ := os.ReadFile(target)
+	if fi.Mode().Perm() != 0o600 || string(b) != "new" {
+		t.Fatalf("target mode %v content %q", fi.Mode().Perm(), b)
+	}
+}
+
+// A device such as /dev/null is written in place, not renamed over.
+func TestWriteFileAtomicDevice(t *testing.T) {
+	if _, err := os.Stat(os.DevNull); err != nil {
+		t.Fatalf("no %s: %v", os.DevNull, err)
+	}
+	if err := writeFileAtomic(os.DevNull, []byte("x"), privateFile); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(os.DevNull)
+	if err != nil || fi.Mode().IsRegular() {
+		t.Fatalf("%s is now %v (%v)", os.DevNull, fi, err)
 	}
 }

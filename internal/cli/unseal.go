@@ -88,5 +88,5 @@ func runUnseal(s Streams, f *unsealFlags) error {
 	if err != nil {
 		return err
 	}
-	return writeOutput(s, f.output, out, 0o600)
+	return writeOutput(s, f.output, out, privateFile)
 }

@@ -15,9 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,22 +41,38 @@ type Keys interface {
 // Options configure the handler.
 type Options struct {
 	Keys Keys
-	// RateLimit and RateBurst bound /v1/verify per client (per
-	// X-Forwarded-For, as the API server proxy sets it). Zero means
-	// Bitnami's defaults, 2 per second with a burst of 2; a negative
-	// RateLimit turns the limit off.
+	// RateLimit and RateBurst bound /v1/verify and /v1/rotate per client:
+	// per connecting peer and the rightmost X-Forwarded-For entry, the one
+	// the API server's service proxy appends. Zero means Bitnami's
+	// defaults, 2 per second with a burst of 2; a negative RateLimit turns
+	// the per-client limit off.
 	RateLimit float64
 	RateBurst int
+	// PeerRateLimit and PeerRateBurst bound the same requests per
+	// connecting peer over every client it forwards for, so a caller that
+	// connects directly cannot escape the limit by varying headers. Zero
+	// means ten times the per-client figures (off with the per-client
+	// limit); a negative PeerRateLimit turns the per-peer limit off.
+	PeerRateLimit float64
+	PeerRateBurst int
 	// Registerer receives the HTTP metrics; nil registers none.
 	Registerer prometheus.Registerer
 	Log        logr.Logger
 }
 
 type server struct {
-	keys    Keys
-	limiter *clientLimiter
-	log     logr.Logger
+	keys   Keys
+	limits *limits
+	log    logr.Logger
 }
+
+// Replies that say why a request failed without repeating anything the
+// caller sent or anything a decryption produced.
+const (
+	msgNotOne      = "the request body is not one SealedSecret in JSON or YAML"
+	msgTooBig      = "the request body is too large"
+	msgDoesNotOpen = "the SealedSecret does not open with the controller's keys"
+)
 
 // New returns the API handler.
 func New(o Options) (http.Handler, error) {
@@ -70,9 +85,22 @@ func New(o Options) (http.Handler, error) {
 	if o.RateBurst == 0 {
 		o.RateBurst = 2
 	}
+	if o.PeerRateLimit == 0 && o.RateLimit > 0 {
+		o.PeerRateLimit = 10 * o.RateLimit
+	}
+	if o.PeerRateBurst == 0 {
+		o.PeerRateBurst = 10 * o.RateBurst
+	}
 	s := &server{keys: o.Keys, log: o.Log}
+	l := &limits{}
 	if o.RateLimit > 0 {
-		s.limiter = newClientLimiter(o.RateLimit, o.RateBurst)
+		l.client = newClientLimiter(o.RateLimit, o.RateBurst)
+	}
+	if o.PeerRateLimit > 0 {
+		l.peer = newClientLimiter(o.PeerRateLimit, o.PeerRateBurst)
+	}
+	if l.client != nil || l.peer != nil {
+		s.limits = l
 	}
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
@@ -81,8 +109,8 @@ func New(o Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", m.instrument("/healthz", http.HandlerFunc(s.healthz)))
 	mux.Handle("/v1/cert.pem", m.instrument("/v1/cert.pem", http.HandlerFunc(s.cert)))
-	mux.Handle("/v1/verify", m.instrument("/v1/verify", s.rateLimited(http.HandlerFunc(s.verify))))
-	mux.Handle("/v1/rotate", m.instrument("/v1/rotate", http.HandlerFunc(s.rotate)))
+	mux.Handle("/v1/verify", m.instrument("/v1/verify", s.rateLimited("/v1/verify", http.HandlerFunc(s.verify))))
+	mux.Handle("/v1/rotate", m.instrument("/v1/rotate", s.rateLimited("/v1/rotate", http.HandlerFunc(s.rotate))))
 	mux.Handle("/", m.instrument("other", http.NotFoundHandler()))
 	return mux, nil
 }
@@ -106,15 +134,17 @@ func (s *server) verify(w http.ResponseWriter, r *http.Request) {
 	if !postOnly(w, r) {
 		return
 	}
-	ss, status, err := readSealedSecret(w, r)
-	if err != nil {
-		http.Error(w, err.Error(), status)
+	ss, status, msg := readSealedSecret(w, r)
+	if ss == nil {
+		http.Error(w, msg, status)
 		return
 	}
-	if _, err := sealing.Unseal(ss, s.keys.PrivateKeys()); err != nil {
-		// UnsealError names items and causes, never values.
-		s.log.V(1).Info("verify: SealedSecret does not open", "namespace", ss.Namespace, "name", ss.Name, "reason", err.Error())
-		http.Error(w, err.Error(), http.StatusConflict)
+	// Verify only decrypts: anyone may post a copy of anyone's SealedSecret
+	// here with a template of their own, so nothing may be rendered, and
+	// the answer is yes or no in fixed words.
+	if err := sealing.Verify(ss, s.keys.PrivateKeys()); err != nil {
+		s.log.V(1).Info("verify: "+msgDoesNotOpen, "namespace", ss.Namespace, "name", ss.Name)
+		http.Error(w, msgDoesNotOpen, http.StatusConflict)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -124,9 +154,9 @@ func (s *server) rotate(w http.ResponseWriter, r *http.Request) {
 	if !postOnly(w, r) {
 		return
 	}
-	ss, status, err := readSealedSecret(w, r)
-	if err != nil {
-		http.Error(w, err.Error(), status)
+	ss, status, msg := readSealedSecret(w, r)
+	if ss == nil {
+		http.Error(w, msg, status)
 		return
 	}
 	_, pub, ok := s.keys.CurrentCert()
@@ -134,6 +164,8 @@ func (s *server) rotate(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the controller has no sealing key yet", http.StatusInternalServerError)
 		return
 	}
+	// Reencrypt renders no template; its errors name items and fixed
+	// causes from package seal, which a kubeseal user needs to see.
 	out, err := sealing.Reencrypt(ss, s.keys.PrivateKeys(), pub)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusConflict)
@@ -148,24 +180,29 @@ func (s *server) rotate(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// readSealedSecret decodes exactly one SealedSecret, JSON or YAML.
-func readSealedSecret(w http.ResponseWriter, r *http.Request) (*ssv1.SealedSecret, int, error) {
+// readSealedSecret decodes exactly one SealedSecret, JSON or YAML. On
+// failure it returns a status and a fixed message: a parser's error would
+// quote the body back.
+func readSealedSecret(w http.ResponseWriter, r *http.Request) (*ssv1.SealedSecret, int, string) {
+	if r.ContentLength > maxBody {
+		return nil, http.StatusRequestEntityTooLarge, msgTooBig
+	}
 	docs, err := sealing.ReadDocuments(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body is larger than %d bytes", maxBody)
+			return nil, http.StatusRequestEntityTooLarge, msgTooBig
 		}
-		return nil, http.StatusBadRequest, fmt.Errorf("reading the request body: %w", err)
+		return nil, http.StatusBadRequest, msgNotOne
 	}
 	if len(docs) != 1 {
-		return nil, http.StatusBadRequest, fmt.Errorf("expected one SealedSecret in the request body, found %d documents", len(docs))
+		return nil, http.StatusBadRequest, fmt.Sprintf("expected one SealedSecret in the request body, found %d documents", len(docs))
 	}
 	ss, err := sealing.DecodeSealedSecret(docs[0])
 	if err != nil {
-		return nil, http.StatusBadRequest, err
+		return nil, http.StatusBadRequest, msgNotOne
 	}
-	return ss, 0, nil
+	return ss, 0, ""
 }
 
 func postOnly(w http.ResponseWriter, r *http.Request) bool {
@@ -177,31 +214,16 @@ func postOnly(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-func (s *server) rateLimited(next http.Handler) http.Handler {
-	if s.limiter == nil {
+func (s *server) rateLimited(path string, next http.Handler) http.Handler {
+	if s.limits == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.limiter.allow(r.URL.Path + "|" + clientID(r)) {
-			w.Header().Set("Retry-After", "1")
+		if retry, ok := s.limits.allow(path, r, time.Now()); !ok {
+			w.Header().Set("Retry-After", retryAfter(retry))
 			http.Error(w, "too many requests", http.StatusTooManyRequests)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// clientID names the caller for rate limiting. Behind the API server's
-// service proxy every request comes from the API server, so the first
-// X-Forwarded-For address (the real client) is what tells callers apart.
-func clientID(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		return strings.TrimSpace(first)
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -99,10 +99,10 @@ func TestHandler(t *testing.T) {
 		{"cert", "GET", "/v1/cert.pem", nil, 200, string(current.CertPEM())},
 		{"verify json", "POST", "/v1/verify", encode(t, "json", good), 200, ""},
 		{"verify yaml", "POST", "/v1/verify", encode(t, "yaml", good), 200, ""},
-		{"verify moved strict", "POST", "/v1/verify", encode(t, "json", moved), 409, "no key could decrypt"},
-		{"verify unknown key", "POST", "/v1/verify", encode(t, "json", stranger), 409, `item "password"`},
+		{"verify moved strict", "POST", "/v1/verify", encode(t, "json", moved), 409, msgDoesNotOpen},
+		{"verify unknown key", "POST", "/v1/verify", encode(t, "json", stranger), 409, msgDoesNotOpen},
 		{"verify two documents", "POST", "/v1/verify", append(encode(t, "yaml", good), encode(t, "yaml", good)...), 400, "found 2 documents"},
-		{"verify garbage", "POST", "/v1/verify", []byte("{not json"), 400, ""},
+		{"verify garbage", "POST", "/v1/verify", []byte("{not json"), 400, msgNotOne},
 		{"verify GET", "GET", "/v1/verify", nil, 405, ""},
 		{"rotate unknown key", "POST", "/v1/rotate", encode(t, "json", stranger), 409, "no key could decrypt"},
 		{"unknown path", "GET", "/v2/nothing", nil, 404, ""},
@@ -172,27 +172,6 @@ func TestRotate(t *testing.T) {
 	}
 	if string(secret.Data["password"]) != planted {
 		t.Fatal("rotated value differs")
-	}
-}
-
-func TestVerifyRateLimitPerClient(t *testing.T) {
-	p := newPair(t)
-	h, _ := New(Options{Keys: &fakeKeys{pairs: []*keys.Pair{p}}, RateLimit: 0.001, RateBurst: 2})
-	body := encode(t, "json", sealedFor(t, p, "prod", "db"))
-	post := func(client string) int {
-		req := httptest.NewRequest("POST", "/v1/verify", bytes.NewReader(body))
-		req.Header.Set("X-Forwarded-For", client+", 10.0.0.1")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec.Code
-	}
-	for i, want := range []int{200, 200, 429} {
-		if got := post("alice"); got != want {
-			t.Fatalf("alice request %d: %d, want %d", i+1, got, want)
-		}
-	}
-	if got := post("bob"); got != 200 {
-		t.Fatalf("bob is limited by alice's requests: %d", got)
 	}
 }
 

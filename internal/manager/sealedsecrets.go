@@ -48,9 +48,11 @@ type SealedSecretsOptions struct {
 	// (--read-timeout, --write-timeout; Bitnami's default is 2m). Zero or
 	// less means no limit, as in net/http.
 	ReadTimeout, WriteTimeout time.Duration
-	// RateLimit and RateBurst limit /v1/verify per client.
-	RateLimit float64
-	RateBurst int
+	// RateLimit and RateBurst limit /v1/verify and /v1/rotate per client;
+	// PeerRateLimit and PeerRateBurst per connecting address over all the
+	// clients it forwards for (see httpapi.Options).
+	RateLimit, PeerRateLimit float64
+	RateBurst, PeerRateBurst int
 	// Revision labels sealed_secrets_controller_build_info.
 	Revision string
 
@@ -102,6 +104,7 @@ func setupSealedSecrets(_ context.Context, env *Env) error {
 		return nil
 	}
 	api, err := httpapi.New(httpapi.Options{Keys: reg, RateLimit: o.RateLimit, RateBurst: o.RateBurst,
+		PeerRateLimit: o.PeerRateLimit, PeerRateBurst: o.PeerRateBurst,
 		Registerer: env.Registry, Log: mgr.GetLogger().WithName("httpapi")})
 	if err != nil {
 		return err

@@ -259,6 +259,12 @@ func writeAtomic(path string, data []byte) error {
 		tmp.Close()
 		return err
 	}
+	// Synced before the rename, so a crash leaves the old file or the new
+	// one, never an empty one.
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // Commit describes the commit a diff belongs to.
@@ -50,17 +51,45 @@ const commitMark = "\x1ecommit "
 // file per commit, in the order git prints them. It never holds more than
 // one Diff plus one line in memory.
 func Log(ctx context.Context, o GitOptions, fn func(*Diff) error) error {
+	if o.Since != "" {
+		if err := CheckRevision(o.Since); err != nil {
+			return fmt.Errorf("--since: %w", err)
+		}
+	}
+	return runDiff(ctx, logArgs(o), o.MaxDiff, o.OnCommit, fn)
+}
+
+// logArgs is the git command line for Log.
+func logArgs(o GitOptions) []string {
 	// A smaller delta-base cache than git's 96 MiB default caps git's own
 	// memory on long histories for about a tenth more git CPU.
-	args := []string{"-C", o.Repo, "-c", "core.quotePath=false", "-c", "core.deltaBaseCacheLimit=32m", "log"}
+	args := []string{"-C", o.Repo, "-c", "core.quotePath=false", "-c", "core.deltaBaseCacheLimit=32m", "log",
+		"-p", "-U0", "-M", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv",
+		"--diff-filter=ACMRT", "--format=" + commitMark + "%H%x1f%an%x1f%ae%x1f%aI%x1f%s"}
 	if o.Since != "" {
-		args = append(args, o.Since+"..HEAD")
+		// Every option comes before --end-of-options, so the revision is
+		// read as a revision even if it looked like an option.
+		args = append(args, "--end-of-options", o.Since+"..HEAD")
 	} else {
 		args = append(args, "--all")
 	}
-	args = append(args, "-p", "-U0", "-M", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv",
-		"--diff-filter=ACMRT", "--format="+commitMark+"%H%x1f%an%x1f%ae%x1f%aI%x1f%s", "--")
-	return runDiff(ctx, args, o.MaxDiff, o.OnCommit, fn)
+	args = append(args, "--")
+	return args
+}
+
+// CheckRevision refuses a revision git could read as an option: one that
+// starts with "-" (such as --output=FILE, which would write a file), or
+// holds a control character. Empty is refused too.
+func CheckRevision(rev string) error {
+	switch {
+	case rev == "":
+		return errors.New("empty revision")
+	case strings.HasPrefix(rev, "-"):
+		return fmt.Errorf("revision %q starts with \"-\"; name a branch, tag or commit", rev)
+	case strings.ContainsFunc(rev, unicode.IsControl):
+		return fmt.Errorf("revision %q contains a control character", rev)
+	}
+	return nil
 }
 
 // Staged streams the added lines of the changes staged for commit.
