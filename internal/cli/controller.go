@@ -26,6 +26,7 @@ func newControllerCommand(s Streams, getenv func(string) string) *cobra.Command 
 		enabled    = map[string]*bool{}
 		trimBinary bool
 		sealed     sealedSecretsFlags
+		watch      watchFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -70,6 +71,12 @@ SIGUSR1 makes a new sealing key.`,
 			}
 			if opts.SealedSecrets, err = sealed.options(getenv); err != nil {
 				return err
+			}
+			if opts.WatchNamespaces, err = watch.namespaces(opts.SealedSecrets.Namespaces); err != nil {
+				return err
+			}
+			if len(opts.WatchNamespaces) > 0 {
+				opts.SealedSecrets.Namespaces = opts.WatchNamespaces
 			}
 			if opts.LeaderElectionNamespace == "" {
 				opts.LeaderElectionNamespace = opts.SealedSecrets.Keys.Namespace
@@ -127,6 +134,7 @@ SIGUSR1 makes a new sealing key.`,
 	f.DurationVar(&opts.Provider.ValueCacheMaxAge, "store-value-cache", 5*time.Minute,
 		"longest a value read from a store is reused for other ExternalSecrets (each also asks for at most half its refreshInterval; negative turns the cache off)")
 	sealed.register(f)
+	watch.register(f)
 	for _, c := range manager.Controllers() {
 		enabled[c.Name] = f.Bool("enable-"+c.Name, true, "run the "+c.Name+" controller ("+c.Help+")")
 	}

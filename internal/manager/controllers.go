@@ -39,11 +39,11 @@ func Controllers() []Controller {
 			return (&secretstore.Reconciler{Client: env.Manager.GetClient(), Providers: env.Providers, Kind: esv1.SecretStoreKind,
 				Class: env.Class, Workers: env.Workers}).SetupWithManager(env.Manager)
 		}},
-		{Name: "clustersecretstore", Help: "ClusterSecretStore validation and status", Setup: func(_ context.Context, env *Env) error {
+		{Name: "clustersecretstore", ClusterScoped: true, Help: "ClusterSecretStore validation and status", Setup: func(_ context.Context, env *Env) error {
 			return (&secretstore.Reconciler{Client: env.Manager.GetClient(), Providers: env.Providers, Kind: esv1.ClusterSecretStoreKind,
 				Class: env.Class, Workers: env.Workers}).SetupWithManager(env.Manager)
 		}},
-		{Name: "clusterexternalsecret", Help: "ClusterExternalSecret -> one ExternalSecret per namespace", Setup: func(_ context.Context, env *Env) error {
+		{Name: "clusterexternalsecret", ClusterScoped: true, Help: "ClusterExternalSecret -> one ExternalSecret per namespace", Setup: func(_ context.Context, env *Env) error {
 			return (&clusterexternalsecret.Reconciler{Client: env.Manager.GetClient(), Workers: env.Workers}).SetupWithManager(env.Manager)
 		}},
 		{Name: "sealedsecret", Help: "SealedSecret -> Secret, the sealing keys and the kubeseal HTTP API", Setup: setupSealedSecrets},

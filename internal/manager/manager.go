@@ -64,6 +64,11 @@ type Options struct {
 	// Providers serve the stores; nil means DefaultProviders. Tests swap in
 	// providers pointed at wire-level stand-ins.
 	Providers []provider.Provider
+	// WatchNamespaces, when not empty, limits every controller to these
+	// namespaces (--watch-namespaces): the cache holds only their objects,
+	// the cluster-scoped ClusterSecretStore and ClusterExternalSecret
+	// controllers do not run, and nothing outside them is read or written.
+	WatchNamespaces []string
 	// SkipNameValidation lets one process run several managers (tests):
 	// controller-runtime refuses two controllers of the same name otherwise.
 	SkipNameValidation bool
@@ -87,8 +92,11 @@ type Controller struct {
 	// Name is the controller's name, as the --controllers flag spells it.
 	Name string
 	// Help says what it does, for the flag's help text.
-	Help  string
-	Setup func(ctx context.Context, env *Env) error
+	Help string
+	// ClusterScoped controllers need cluster-wide rights and do not run
+	// when the controller is limited to namespaces.
+	ClusterScoped bool
+	Setup         func(ctx context.Context, env *Env) error
 }
 
 // Scheme returns a scheme with the Kubernetes types and ours.
@@ -111,6 +119,22 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	managed := labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})
+	watch := watchSet(opts.WatchNamespaces)
+	var defaultNamespaces map[string]cache.Config
+	newClient := client.New
+	if !watch.all() {
+		defaultNamespaces = map[string]cache.Config{}
+		for _, ns := range watch {
+			defaultNamespaces[ns] = cache.Config{}
+		}
+		newClient = func(cfg *rest.Config, o client.Options) (client.Client, error) {
+			c, err := client.New(cfg, o)
+			if err != nil {
+				return nil, err
+			}
+			return scopedClient{Client: c, watch: watch}, nil
+		}
+	}
 	mgr, err := ctrl.NewManager(opts.Config, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
@@ -122,7 +146,8 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		// A replica that stops hands over at once instead of after the
 		// lease runs out, so a restart or rollout does not stall.
 		LeaderElectionReleaseOnCancel: true,
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+		NewClient:                     newClient,
+		Cache: cache.Options{DefaultNamespaces: defaultNamespaces, ByObject: map[client.Object]cache.ByObject{
 			// Never an informer over every Secret: only those we manage.
 			&corev1.Secret{}: {Label: managed},
 			// managedFields of these are never read; with thousands of
@@ -155,10 +180,13 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 	if providers == nil {
 		providers = DefaultProviders(opts.Config)
 	}
+	// A namespaced install cannot be talked into reading elsewhere by a
+	// store: credential refs, tokens and local remote namespaces are checked.
+	kube := scopeKube(provider.NewKube(mgr.GetAPIReader(), cs), watch)
 	env := &Env{
 		Manager: mgr,
-		Providers: provider.NewManager(provider.NewKube(mgr.GetAPIReader(), cs), provider.NewMetrics(opts.Registry), opts.Provider,
-			providers...),
+		Providers: provider.NewManager(kube, provider.NewMetrics(opts.Registry), opts.Provider,
+			scopeProviders(providers, watch)...),
 		Registry:      opts.Registry,
 		Class:         opts.Class,
 		Workers:       opts.Workers,
@@ -167,6 +195,11 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 	}
 	for _, c := range Controllers() {
 		if on, set := opts.Enabled[c.Name]; set && !on {
+			continue
+		}
+		if c.ClusterScoped && !watch.all() {
+			mgr.GetLogger().Info("not running a cluster-scoped controller: the controller is limited to namespaces",
+				"controller", c.Name, "namespaces", opts.WatchNamespaces)
 			continue
 		}
 		if err := c.Setup(ctx, env); err != nil {

@@ -178,6 +178,21 @@ func TestInstallManifestRBAC(t *testing.T) {
 			{"taking another Lease namespace", func(ctx context.Context) error {
 				return sa.Create(ctx, leaseIn(ns))
 			}},
+			{"reading another component's Lease (only keyward-controller)", func(ctx context.Context) error {
+				return sa.Get(ctx, client.ObjectKey{Namespace: "kube-system", Name: "kube-controller-manager"}, leaseIn("kube-system"))
+			}},
+			{"renewing another component's Lease", func(ctx context.Context) error {
+				l := leaseIn("kube-system")
+				l.Name = "kube-scheduler"
+				return sa.Update(ctx, l)
+			}},
+			{"patching a Secret (created and updated, never patched)", func(ctx context.Context) error {
+				return sa.Patch(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "x"}},
+					client.RawPatch("application/merge-patch+json", []byte(`{"data":null}`)))
+			}},
+			{"replacing a SealedSecret's status (only patched)", func(ctx context.Context) error {
+				return sa.Status().Update(ctx, &ssv1.SealedSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "x", ResourceVersion: "1"}})
+			}},
 		}
 		for _, tt := range tests {
 			if err := tt.call(ctx); !apierrors.IsForbidden(err) {

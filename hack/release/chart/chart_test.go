@@ -60,7 +60,7 @@ func TestAgreesWithInstallManifest(t *testing.T) {
 	}
 	for _, o := range kustObjs {
 		c := manifests.Find(chartObjs, o.GetKind(), o.GetName())
-		for _, field := range [][]string{{"rules"}, {"roleRef"}, {"subjects"}, {"spec", "ports"}, {"spec", "selector"}, {"spec", "ingress"}, {"spec", "names"}, {"spec", "versions"}} {
+		for _, field := range [][]string{{"rules"}, {"roleRef"}, {"subjects"}, {"spec", "ports"}, {"spec", "selector"}, {"spec", "ingress"}, {"spec", "egress"}, {"spec", "policyTypes"}, {"spec", "names"}, {"spec", "versions"}} {
 			want, _, _ := unstructured.NestedFieldNoCopy(o.Object, field...)
 			got, _, _ := unstructured.NestedFieldNoCopy(c.Object, field...)
 			if o.GetKind() == "Deployment" || o.GetKind() == "PodDisruptionBudget" {

@@ -55,6 +55,7 @@ func TestKustomizations(t *testing.T) {
 		{dir: "deploy/external-secrets", crds: esCRDs, roles: []string{"keyward-external-secrets"}, disabled: []string{"sealedsecret"}, replicas: 1},
 		{dir: "deploy/overlays/development", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-external-secrets", "keyward-sealed-secrets"}, replicas: 1, namespace: "aura-development", proxySvc: true},
 		{dir: "deploy/overlays/staging", crds: ssCRDs, roles: []string{"keyward-sealed-secrets"}, disabled: allControllers, replicas: 2, namespace: "aura-staging", proxySvc: true},
+		{dir: "deploy/overlays/namespaced", crds: append(slices.Clone(ssCRDs), esCRDs...), disabled: []string{"clusterexternalsecret", "clustersecretstore"}, replicas: 1, namespace: "team-a", proxySvc: true},
 		{dir: "deploy/overlays/production", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-external-secrets", "keyward-sealed-secrets"}, replicas: 2, namespace: "aura-production", proxySvc: true},
 	}
 	for _, tt := range tests {

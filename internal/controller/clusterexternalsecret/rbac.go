@@ -5,6 +5,6 @@ package clusterexternalsecret
 // namespaces it selects.
 //
 // +kubebuilder:rbac:groups=external-secrets.io,resources=clusterexternalsecrets,verbs=get;list;watch
-// +kubebuilder:rbac:groups=external-secrets.io,resources=clusterexternalsecrets/status,verbs=update;patch
+// +kubebuilder:rbac:groups=external-secrets.io,resources=clusterexternalsecrets/status,verbs=patch
 // +kubebuilder:rbac:groups=external-secrets.io,resources=externalsecrets,verbs=create;update;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch

@@ -3,4 +3,4 @@ package secretstore
 // For controller-gen's rbac generator (see internal/controller/externalsecret/rbac.go).
 //
 // +kubebuilder:rbac:groups=external-secrets.io,resources=secretstores;clustersecretstores,verbs=get;list;watch
-// +kubebuilder:rbac:groups=external-secrets.io,resources=secretstores/status;clustersecretstores/status,verbs=update;patch
+// +kubebuilder:rbac:groups=external-secrets.io,resources=secretstores/status;clustersecretstores/status,verbs=patch

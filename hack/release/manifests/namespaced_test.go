@@ -1,0 +1,93 @@
+package manifests
+
+import (
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// TestNamespacedOverlay checks deploy/overlays/namespaced: no cluster-wide
+// grant, Roles in each watched namespace equal to the generated ClusterRole
+// rules less the cluster-scoped kinds, and the flag naming those namespaces.
+func TestNamespacedOverlay(t *testing.T) {
+	wideOut, err := Build(filepath.Join(root, "deploy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide, err := Parse(wideOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Build(filepath.Join(root, "deploy", "overlays", "namespaced"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if k := o.GetKind(); k == "ClusterRole" || k == "ClusterRoleBinding" {
+			t.Errorf("%s in the namespaced overlay", ID(o))
+		}
+	}
+	d, err := Deployment(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var watched []string
+	for _, a := range Args(d) {
+		if v, ok := strings.CutPrefix(a, "--watch-namespaces="); ok {
+			watched = strings.Split(v, ",")
+		}
+	}
+	if len(watched) == 0 {
+		t.Fatalf("no --watch-namespaces in %v", Args(d))
+	}
+	cluster := []string{"namespaces", "clustersecretstores", "clustersecretstores/status", "clusterexternalsecrets", "clusterexternalsecrets/status"}
+	for _, pillar := range []string{"keyward-sealed-secrets", "keyward-external-secrets"} {
+		cr := Find(wide, "ClusterRole", pillar)
+		if cr == nil {
+			t.Fatalf("no ClusterRole %s in deploy/", pillar)
+		}
+		rules, _, _ := unstructured.NestedSlice(cr.Object, "rules")
+		var want []any
+		for _, r := range rules {
+			rule := r.(map[string]any)
+			var res []any
+			for _, x := range rule["resources"].([]any) {
+				if !slices.Contains(cluster, x.(string)) {
+					res = append(res, x)
+				}
+			}
+			if len(res) > 0 {
+				rule["resources"] = res
+				want = append(want, rule)
+			}
+		}
+		for _, ns := range watched {
+			var role, binding *unstructured.Unstructured
+			for _, o := range objs {
+				if o.GetNamespace() == ns && o.GetName() == pillar+"-watched" {
+					switch o.GetKind() {
+					case "Role":
+						role = o
+					case "RoleBinding":
+						binding = o
+					}
+				}
+			}
+			if role == nil || binding == nil {
+				t.Fatalf("%s: Role %v, RoleBinding %v in %s", pillar, role != nil, binding != nil, ns)
+			}
+			got, _, _ := unstructured.NestedSlice(role.Object, "rules")
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Role %s/%s rules differ from the generated ones less cluster-scoped kinds:\n%v\nwant:\n%v", ns, role.GetName(), got, want)
+			}
+		}
+	}
+}
