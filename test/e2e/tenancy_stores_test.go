@@ -268,21 +268,29 @@ func tenancyStoreAttacks(ctx context.Context, t *testing.T, env *tenancyEnv, cn 
 		{name: "17a caProvider in another namespace", doc: "server.caProvider.namespace on a namespaced store",
 			stores: []client.Object{store(a, "ns-ca", kube(esv1.KubernetesProvider{RemoteNamespace: a, Auth: tokenSel(nil),
 				Server: esv1.KubernetesServer{URL: apiHost(), CAProvider: &esv1.CAProvider{Type: "Secret", Name: "ca", Key: "ca.crt", Namespace: victimNS}}}))},
-			check: func(t *testing.T) { env.refusedStore(ctx, t, a, "ns-ca", "spec.provider.kubernetes.server.caProvider.namespace") }},
+			check: func(t *testing.T) {
+				env.refusedStore(ctx, t, a, "ns-ca", "spec.provider.kubernetes.server.caProvider.namespace")
+			}},
 		{name: "17b token secretRef in another namespace", doc: "auth.token.bearerToken.namespace on a namespaced store",
 			stores: []client.Object{store(a, "ns-token", kube(esv1.KubernetesProvider{RemoteNamespace: victim, Auth: &esv1.KubernetesAuth{
 				Token: &esv1.TokenAuth{BearerToken: sel("victim-token", "token", victimNS)}},
 				Server: esv1.KubernetesServer{URL: apiHost(), CABundle: base64.StdEncoding.EncodeToString(cluster.Config.CAData)}}))},
-			es:    []*esv1.ExternalSecret{copyES(a, "ns-token", "ns-token", "", "db-creds", "password")},
-			check: func(t *testing.T) { env.refusedStore(ctx, t, a, "ns-token", "spec.provider.kubernetes.auth.token.bearerToken.namespace") }},
+			es: []*esv1.ExternalSecret{copyES(a, "ns-token", "ns-token", "", "db-creds", "password")},
+			check: func(t *testing.T) {
+				env.refusedStore(ctx, t, a, "ns-token", "spec.provider.kubernetes.auth.token.bearerToken.namespace")
+			}},
 		{name: "17c serviceAccount in another namespace", doc: "auth.serviceAccount.namespace names the victim's ServiceAccount",
 			stores: []client.Object{store(a, "ns-sa", kubeProvider(victim, "victim-reader", victimNS))},
 			es:     []*esv1.ExternalSecret{copyES(a, "ns-sa", "ns-sa", "", "db-creds", "password")},
-			check:  func(t *testing.T) { env.refusedStore(ctx, t, a, "ns-sa", "spec.provider.kubernetes.auth.serviceAccount.namespace") }},
+			check: func(t *testing.T) {
+				env.refusedStore(ctx, t, a, "ns-sa", "spec.provider.kubernetes.auth.serviceAccount.namespace")
+			}},
 		{name: "17d vault tokenSecretRef in another namespace", doc: "auth.tokenSecretRef.namespace on a namespaced Vault store",
 			stores: []client.Object{store(a, "ns-vault", &esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{Server: vaultSeen.URL, Path: ptrTo("secret"), Version: "v2",
 				Auth: &esv1.VaultAuth{TokenSecretRef: ptrTo(sel("victim-token", "token", victimNS))}}})},
-			check: func(t *testing.T) { env.refusedStore(ctx, t, a, "ns-vault", "spec.provider.vault.auth.tokenSecretRef.namespace") }},
+			check: func(t *testing.T) {
+				env.refusedStore(ctx, t, a, "ns-vault", "spec.provider.vault.auth.tokenSecretRef.namespace")
+			}},
 		{name: "20a vault server echoing headers", doc: "the tenant's Vault answers 500 with the request's headers (the token) in the body",
 			stores: []client.Object{store(a, "vault-echo", &esv1.SecretStoreProvider{Vault: &esv1.VaultProvider{Server: vaultEcho.URL, Path: ptrTo("secret"), Version: "v2",
 				Auth: &esv1.VaultAuth{TokenSecretRef: ptrTo(sel("server-token", "token", nil))}}})},
