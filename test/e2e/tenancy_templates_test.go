@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -56,6 +57,7 @@ func tenancyTemplateAttacks(ctx context.Context, t *testing.T, env *tenancyEnv, 
 			c := env.esFailed(ctx, t, a, "es-"+tt.name)
 			mentions(t, "ExternalSecret message", c.Message, "leak-"+tt.name)
 			assertNoSecret(ctx, t, a, "es-"+tt.name)
+			env.ownTextsClean(ctx, t, cn, "es-"+tt.name, c.Message)
 		})
 		t.Run("SealedSecret "+tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -64,6 +66,17 @@ func tenancyTemplateAttacks(ctx context.Context, t *testing.T, env *tenancyEnv, 
 			msg := syncedCondition(got).Message
 			mentions(t, "SealedSecret message", msg, "leak-"+tt.name)
 			assertNoSecret(ctx, t, a, "ss-"+tt.name)
+			env.ownTextsClean(ctx, t, cn, "ss-"+tt.name, msg)
 		})
 	}
+}
+
+// ownTextsClean checks one object's status message and Events for the
+// tenant's values, so a leak is told by the case that caused it (the final
+// search covers the log and metrics too).
+func (env *tenancyEnv) ownTextsClean(ctx context.Context, t *testing.T, cn *tenancyCanaries, name, message string) {
+	t.Helper()
+	hs := []haystack{{name + " status message", message}, {name + " events", strings.Join(eventsFor(ctx, t, env.tenantA, name), "\n")}}
+	cn.own.assertNowhere(t, hs...)
+	cn.ownPin.assertNowhere(t, hs...)
 }
