@@ -117,13 +117,14 @@ func statusKind(status int) error {
 // the transport's messages can hold a reply's bytes or a certificate's names.
 func failurePhrase(err error) string {
 	var (
-		cve  *tls.CertificateVerificationError
-		ua   x509.UnknownAuthorityError
-		hn   x509.HostnameError
-		ci   x509.CertificateInvalidError
-		ne   net.Error
-		dnse *net.DNSError
-		ope  *net.OpError
+		cve   *tls.CertificateVerificationError
+		ua    x509.UnknownAuthorityError
+		hn    x509.HostnameError
+		ci    x509.CertificateInvalidError
+		ne    net.Error
+		dnse  *net.DNSError
+		ope   *net.OpError
+		alert tls.AlertError
 	)
 	switch {
 	case err == nil:
@@ -134,6 +135,9 @@ func failurePhrase(err error) string {
 		return "the call was canceled"
 	case errors.As(err, &cve), errors.As(err, &ua), errors.As(err, &hn), errors.As(err, &ci):
 		return "the server's TLS certificate was not accepted"
+	case errors.As(err, &alert):
+		// An alert is a code from TLS's fixed set.
+		return "the server ended the TLS handshake: " + alert.Error()
 	case errors.As(err, &dnse):
 		return "the server's name does not resolve"
 	case errors.As(err, &ne) && ne.Timeout():

@@ -408,15 +408,43 @@ func vaultError(err error) error {
 		if u, perr := url.Parse(re.URL); perr == nil {
 			path = strings.TrimPrefix(u.Path, "/v1/")
 		}
-		return provider.Remote("vault", re.HTTPMethod+" "+path, re.StatusCode, err)
+		return provider.RemoteCode("vault", re.HTTPMethod+" "+path, re.StatusCode, knownVaultError(re.Errors), nil, err)
 	}
 	// No usable reply: a transport failure or a body that did not parse,
 	// whose texts can quote the reply.
 	var ue *url.Error
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &ue) || errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if errors.As(err, &ue) {
+		// The URL is the store's server and our path, not the reply's.
+		op := "calling the server"
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			op = strings.ToUpper(ue.Op) + " " + strings.TrimPrefix(u.Path, "/v1/")
+		}
+		return provider.Remote("vault", op, 0, err)
+	}
+	if errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return provider.Remote("vault", "calling the server", 0, err)
 	}
 	return err
+}
+
+// vaultErrors are Vault messages worth telling, each as a fixed phrase:
+// matching picks the phrase, nothing of the reply is copied.
+var vaultErrors = []struct{ match, phrase string }{
+	{"check-and-set parameter", "the mount requires check-and-set; set checkAndSet.required on the store"},
+	{"permission denied", "permission denied"},
+	{"invalid token", "invalid token"},
+	{"missing client token", "missing client token"},
+}
+
+func knownVaultError(msgs []string) string {
+	for _, m := range msgs {
+		for _, v := range vaultErrors {
+			if strings.Contains(m, v.match) {
+				return v.phrase
+			}
+		}
+	}
+	return ""
 }

@@ -116,7 +116,7 @@ func TestVaultErrorIsOneLine(t *testing.T) {
 		want string
 	}{
 		{"messages", &api.ResponseError{HTTPMethod: "GET", URL: "http://127.0.0.1:8200/v1/secret/data/app?version=2", StatusCode: 403, Errors: []string{"permission denied"}},
-			"vault: GET secret/data/app: the server answered 403 Forbidden"},
+			"vault: GET secret/data/app: the server answered 403 Forbidden (permission denied)"},
 		{"no messages", &api.ResponseError{HTTPMethod: "PUT", URL: "http://v/v1/auth/approle/login", StatusCode: 500},
 			"vault: PUT auth/approle/login: the server answered 500 Internal Server Error"},
 		{"raw body", &api.ResponseError{HTTPMethod: "GET", URL: "http://v/v1/x/y", StatusCode: 502, RawError: true, Errors: []string{"<html>\n  " + strings.Repeat("a", 300)}},
