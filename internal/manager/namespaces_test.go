@@ -105,7 +105,7 @@ func TestScopedKube(t *testing.T) {
 // recordingProvider notes whether NewClient reached it.
 type recordingProvider struct{ called bool }
 
-func (p *recordingProvider) Name() string                       { return "kubernetes" }
+func (p *recordingProvider) Name() string                        { return "kubernetes" }
 func (p *recordingProvider) Referent(*esv1.SecretStoreSpec) bool { return false }
 func (p *recordingProvider) NewClient(context.Context, esv1.GenericStore, provider.Kube, string) (provider.Client, error) {
 	p.called = true

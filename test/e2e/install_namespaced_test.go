@@ -76,6 +76,7 @@ func TestInstallNamespaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.QPS, cfg.Burst = 200, 400
+	var reg *keys.Registry
 	mgr, err := manager.New(ctx, manager.Options{
 		Config: cfg, MetricsAddr: "0", HealthAddr: "0", Registry: prometheus.NewRegistry(), Workers: 2,
 		LeaderElection: true, LeaderElectionNamespace: ctlNS, Class: namespacedClass,
@@ -83,6 +84,7 @@ func TestInstallNamespaced(t *testing.T) {
 		SealedSecrets: manager.SealedSecretsOptions{
 			Keys:         keys.RegistryOptions{Namespace: ctlNS, KeySize: 2048},
 			UpdateStatus: true, AcceptV1Data: true, Workers: 2, ListenAddr: "0", Namespaces: watched,
+			OnKeys: func(r *keys.Registry) { reg = r },
 		},
 		SkipNameValidation: true,
 	})
@@ -165,6 +167,26 @@ func TestInstallNamespaced(t *testing.T) {
 		}
 		if string(s.Data["db-uri"]) != value || len(s.Labels) != 0 || len(s.OwnerReferences) != 0 {
 			t.Fatalf("Secret %s/aura-db-%s changed: labels %v, owners %v", outside, ctlNS, s.Labels, s.OwnerReferences)
+		}
+	})
+
+	t.Run("SealedSecrets unsealed inside, not served outside", func(t *testing.T) {
+		key := (&ssController{keys: reg}).currentKey(ctx, t)
+		name := "ss-" + ctlNS
+		items := map[string]string{"postgres-db-uri": value}
+		// Outside first: by the time the inside one is unsealed, the
+		// controller has had every chance to act on it.
+		for _, ns := range []string{outside, "team-a"} {
+			ss := sealSecret(t, &key.Private.PublicKey, ns, name, items)
+			if err := admin.Create(ctx, ss); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = admin.Delete(context.Background(), ss) })
+		}
+		waitSecret(ctx, t, "team-a", name, hasData(items))
+		time.Sleep(time.Second)
+		if err := admin.Get(ctx, client.ObjectKey{Namespace: outside, Name: name}, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("Secret %s/%s outside the watched namespaces: err = %v, want NotFound", outside, name, err)
 		}
 	})
 
