@@ -30,6 +30,7 @@ import (
 	esv1alpha1 "github.com/keyward/keyward/api/externalsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/controller/externalsecret"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/storeruntime"
 )
 
 // DefaultRefreshInterval applies when spec.refreshInterval is unset.
@@ -39,7 +40,7 @@ const DefaultRefreshInterval = time.Hour
 type Reconciler struct {
 	Client    client.Client
 	APIReader client.Reader
-	Providers *provider.Manager
+	Providers *storeruntime.Manager
 	Class     string
 	Workers   int
 }
@@ -57,7 +58,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 // target is one store a PushSecret writes to.
 type target struct {
 	label string // "Kind/name", the key of status.syncedPushSecrets
-	store *provider.Store
+	store *storeruntime.Store
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -345,7 +346,7 @@ func dataTo(values map[string][]byte, dt esv1alpha1.PushSecretDataTo, field stri
 }
 
 // write pushes one value, honouring updatePolicy IfNotExists.
-func (r *Reconciler) write(ctx context.Context, ps *esv1alpha1.PushSecret, s *provider.Store, ref esv1alpha1.PushSecretRemoteRef, value []byte) error {
+func (r *Reconciler) write(ctx context.Context, ps *esv1alpha1.PushSecret, s *storeruntime.Store, ref esv1alpha1.PushSecretRemoteRef, value []byte) error {
 	if ps.Spec.UpdatePolicy == esv1alpha1.PushSecretUpdatePolicyIfNotExists {
 		sec, _, err := s.Read(ctx, ref.RemoteKey, "", 0)
 		if err == nil {

@@ -1,18 +1,11 @@
-package provider
+package storeruntime
 
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
-	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
@@ -122,83 +115,5 @@ func TestClientIsRebuiltWhenSettingsAnnotationsChange(t *testing.T) {
 		if got := p.builds.Load(); got != st.builds {
 			t.Errorf("step %d: %d builds, want %d", i, got, st.builds)
 		}
-	}
-}
-
-func TestServiceAccountNamespaceRules(t *testing.T) {
-	other, own := "other", "ns"
-	tests := []struct {
-		name    string
-		store   esv1.GenericStore
-		given   *string
-		saName  string
-		want    types.NamespacedName
-		wantErr string
-	}{
-		{name: "SecretStore: own namespace", store: fakeStore(1), saName: "sa", want: types.NamespacedName{Namespace: "ns", Name: "sa"}},
-		{name: "SecretStore: own namespace named", store: fakeStore(1), given: &own, saName: "sa", want: types.NamespacedName{Namespace: "ns", Name: "sa"}},
-		{name: "SecretStore: another namespace", store: fakeStore(1), given: &other, saName: "sa",
-			wantErr: `f.namespace: a SecretStore may only use its own namespace "ns", not "other"`},
-		{name: "ClusterSecretStore: namespace given", store: clusterFakeStore(), given: &other, saName: "sa", want: types.NamespacedName{Namespace: "other", Name: "sa"}},
-		{name: "ClusterSecretStore: the user's namespace", store: clusterFakeStore(), saName: "sa", want: types.NamespacedName{Namespace: "user", Name: "sa"}},
-		{name: "no name", store: fakeStore(1), wantErr: "f.name: required"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ServiceAccountNamespace(tt.store, "user", esv1.ServiceAccountSelector{Name: tt.saName, Namespace: tt.given}, "f")
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
-					t.Fatalf("error %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestTokenRequestsAreShortLivedAndScoped(t *testing.T) {
-	tests := []struct {
-		name      string
-		asked     time.Duration
-		audiences []string
-	}{
-		{name: "an hour asked", asked: time.Hour, audiences: []string{"vault"}},
-		{name: "nothing asked", asked: 0, audiences: nil},
-		{name: "a day asked", asked: 24 * time.Hour, audiences: []string{"sts.amazonaws.com", "b"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cs := fake.NewSimpleClientset()
-			var got *authenticationv1.TokenRequest
-			var gotNS, gotName string
-			cs.PrependReactor("create", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
-				ca := a.(k8stesting.CreateActionImpl)
-				if ca.GetSubresource() != "token" {
-					return false, nil, nil
-				}
-				got = ca.GetObject().(*authenticationv1.TokenRequest)
-				gotNS, gotName = ca.GetNamespace(), ca.Name
-				out := got.DeepCopy()
-				out.Status = authenticationv1.TokenRequestStatus{Token: "tok", ExpirationTimestamp: metav1.NewTime(time.Unix(1_700_000_600, 0))}
-				return true, out, nil
-			})
-			k := NewKube(nil, cs.CoreV1())
-			tok, _, err := k.ServiceAccountToken(context.Background(), types.NamespacedName{Namespace: "ns", Name: "sa"}, tt.audiences, tt.asked)
-			if err != nil || tok != "tok" {
-				t.Fatalf("token %q, %v", tok, err)
-			}
-			if got.Spec.ExpirationSeconds == nil || *got.Spec.ExpirationSeconds != 600 {
-				t.Errorf("expirationSeconds %v, want 600", got.Spec.ExpirationSeconds)
-			}
-			if strings.Join(got.Spec.Audiences, ",") != strings.Join(tt.audiences, ",") {
-				t.Errorf("audiences %v, want %v", got.Spec.Audiences, tt.audiences)
-			}
-			if gotNS != "ns" || gotName != "sa" {
-				t.Errorf("token for %s/%s, want ns/sa", gotNS, gotName)
-			}
-		})
 	}
 }
