@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/controller/storeref"
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/storeruntime"
 	"github.com/keyward/keyward/internal/template"
@@ -67,7 +68,7 @@ func (f *fetcher) store(ctx context.Context, ref *esv1.SecretStoreRef) (*storeru
 	if s, ok := f.stores[r]; ok {
 		return s, nil
 	}
-	gs, err := provider.ResolveStore(ctx, f.r.Client, r, f.es.Namespace, f.r.Class)
+	gs, err := storeref.Resolve(ctx, f.r.Client, r, f.es.Namespace, f.r.Class)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/controller/secretwrite"
-	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/controller/storeref"
 	"github.com/keyward/keyward/internal/storeruntime"
 )
 
@@ -242,7 +242,7 @@ func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret) (ctrl.Re
 	}
 	f := &fetcher{r: r, es: es, maxAge: maxAge}
 	got, err := f.fetch(ctx)
-	if errors.Is(err, provider.ErrOtherController) {
+	if errors.Is(err, storeref.ErrOtherController) {
 		return ctrl.Result{}, nil
 	}
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	esv1alpha1 "github.com/keyward/keyward/api/externalsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/controller/externalsecret"
+	"github.com/keyward/keyward/internal/controller/storeref"
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/storeruntime"
 )
@@ -209,8 +210,8 @@ func (r *Reconciler) targets(ctx context.Context, ps *esv1alpha1.PushSecret) ([]
 				continue
 			}
 			seen[label] = true
-			gs, err := provider.ResolveStore(ctx, r.Client, esv1.SecretStoreRef{Name: name, Kind: kind}, ps.Namespace, r.Class)
-			if errors.Is(err, provider.ErrOtherController) {
+			gs, err := storeref.Resolve(ctx, r.Client, esv1.SecretStoreRef{Name: name, Kind: kind}, ps.Namespace, r.Class)
+			if errors.Is(err, storeref.ErrOtherController) {
 				continue
 			}
 			if err != nil {
@@ -384,8 +385,8 @@ func (r *Reconciler) deleteOne(ctx context.Context, ps *esv1alpha1.PushSecret, l
 	if !ok {
 		return nil
 	}
-	gs, err := provider.ResolveStore(ctx, r.Client, esv1.SecretStoreRef{Name: name, Kind: kind}, ps.Namespace, r.Class)
-	if apierrors.IsNotFound(errors.Unwrap(err)) || errors.Is(err, provider.ErrOtherController) {
+	gs, err := storeref.Resolve(ctx, r.Client, esv1.SecretStoreRef{Name: name, Kind: kind}, ps.Namespace, r.Class)
+	if apierrors.IsNotFound(errors.Unwrap(err)) || errors.Is(err, storeref.ErrOtherController) {
 		return nil // the store is gone or not ours: nothing we can delete
 	}
 	if err != nil {
