@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.2
 # (keep in step with test/generated).
 RBAC_SEALED_SECRETS := paths=./internal/controller/sealedsecret paths=./internal/keys
 RBAC_EXTERNAL_SECRETS := paths=./internal/controller/externalsecret paths=./internal/controller/secretstore \
-	paths=./internal/controller/clusterexternalsecret paths=./internal/controller/pushsecret paths=./internal/provider
+	paths=./internal/controller/clusterexternalsecret paths=./internal/controller/pushsecret paths=./internal/controller/storeref paths=./internal/provider
 
 .PHONY: help build test generate manifests image bench demo vet cluster-binaries vault-binary
 

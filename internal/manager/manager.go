@@ -34,6 +34,7 @@ import (
 	providergcp "github.com/keyward/keyward/internal/provider/gcp"
 	providerkube "github.com/keyward/keyward/internal/provider/kubernetes"
 	"github.com/keyward/keyward/internal/provider/vault"
+	"github.com/keyward/keyward/internal/storeruntime"
 )
 
 // Options configure the manager.
@@ -56,7 +57,7 @@ type Options struct {
 	// Workers is the number of objects each controller reconciles at once.
 	Workers int
 	// Provider tunes the per-store limits and caches.
-	Provider provider.Options
+	Provider storeruntime.Options
 	// Registry receives the metrics; tests give each manager its own.
 	Registry prometheus.Registerer
 	// SealedSecrets configures the SealedSecret controller.
@@ -77,7 +78,7 @@ type Options struct {
 // Env is what a controller's setup gets.
 type Env struct {
 	Manager   ctrl.Manager
-	Providers *provider.Manager
+	Providers *storeruntime.Manager
 	Registry  prometheus.Registerer
 	Class     string
 	Workers   int
@@ -182,7 +183,7 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 	}
 	// A namespaced install cannot be talked into reading elsewhere by a
 	// store: credential refs, tokens and local remote namespaces are checked.
-	kube := scopeKube(provider.NewKube(mgr.GetAPIReader(), cs), watch)
+	kube := scopeKube(storeruntime.NewKube(mgr.GetAPIReader(), cs), watch)
 	if opts.Provider.AllowControllerIdentityInNamespacedStores {
 		// Said once at start, so that an audit of the logs finds it.
 		ctrl.Log.WithName("setup").Info("namespaced SecretStores naming no credentials act with the controller's own identity " +
@@ -190,7 +191,7 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 	}
 	env := &Env{
 		Manager: mgr,
-		Providers: provider.NewManager(kube, provider.NewMetrics(opts.Registry), opts.Provider,
+		Providers: storeruntime.NewManager(kube, storeruntime.NewMetrics(opts.Registry), opts.Provider,
 			scopeProviders(providers, watch)...),
 		Registry:      opts.Registry,
 		Class:         opts.Class,

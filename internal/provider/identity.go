@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,39 +15,6 @@ import (
 // afresh when they near expiry, so a short life costs nothing and a token
 // that leaks from a remote server is soon useless.
 const TokenLifetime = 10 * time.Minute
-
-// ErrControllerIdentity is wrapped by the error the Manager returns for a
-// SecretStore that would act with the controller's own identity or
-// credentials (its ServiceAccount, its pod's token, a cloud default
-// credential chain).
-var ErrControllerIdentity = errors.New("only a ClusterSecretStore may act with the controller's identity")
-
-// ControllerIdentityError names a SecretStore refused under
-// ErrControllerIdentity and the field it must set.
-type ControllerIdentityError struct {
-	Store   string // Kind/namespace/name
-	Field   string
-	Instead string
-}
-
-func (e *ControllerIdentityError) Error() string {
-	return fmt.Sprintf("%s: %s: a SecretStore must name its own credentials (%s); only a ClusterSecretStore may act with the controller's identity",
-		e.Store, e.Field, e.Instead)
-}
-
-// Is makes the error match ErrControllerIdentity.
-func (e *ControllerIdentityError) Is(target error) bool { return target == ErrControllerIdentity }
-
-// checkIdentity refuses a SecretStore whose provider would act as the controller.
-func checkIdentity(p Provider, store esv1.GenericStore, label string) error {
-	if store.GetKind() != esv1.SecretStoreKind {
-		return nil
-	}
-	if f, instead := p.AmbientIdentity(store.GetSpec()); f != "" {
-		return &ControllerIdentityError{Store: label, Field: f, Instead: instead}
-	}
-	return nil
-}
 
 // ServiceAccountNamespace applies the credential namespace rules of
 // SecretKey to a ServiceAccount: a SecretStore's own namespace only

@@ -1,10 +1,10 @@
-// Package provider is the seam between the external-secrets controllers and
-// the secret stores. A Provider builds a Client for a store; the Manager
-// keeps one Client per store (rebuilt when the store or its credentials
-// change), coalesces identical reads in flight, serves recent values from a
-// short-lived cache, and holds each store to a rate limit and a concurrency
-// cap. Providers are handed to NewManager explicitly: nothing registers
-// itself.
+// Package provider is the contract between Keyward and the secret stores:
+// a Provider builds a Client for a store, the optional interfaces a Client
+// may add (Writer, MetadataReader, Expiring, CredentialRefs), the Secret it
+// returns, the errors callers branch on, and the helpers stores use to read
+// their credentials by ESO's namespace rules. Stores import this package
+// only; the runtime that caches, coalesces and limits calls to them is
+// internal/storeruntime.
 package provider
 
 import (

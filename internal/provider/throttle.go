@@ -16,6 +16,8 @@ func StoreThrottled(ctx context.Context) {
 	}
 }
 
-func withThrottleReporter(ctx context.Context, f func()) context.Context {
+// WithThrottleReporter returns ctx carrying f, which StoreThrottled calls:
+// the runtime sets it around each call it makes to a store.
+func WithThrottleReporter(ctx context.Context, f func()) context.Context {
 	return context.WithValue(ctx, throttleKey{}, f)
 }

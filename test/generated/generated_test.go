@@ -51,7 +51,7 @@ var rbacPillars = []struct{ role, dir, paths string }{
 	{"keyward-sealed-secrets", "deploy/components/sealed-secrets",
 		"paths=./internal/controller/sealedsecret paths=./internal/keys"},
 	{"keyward-external-secrets", "deploy/components/external-secrets",
-		"paths=./internal/controller/externalsecret paths=./internal/controller/secretstore paths=./internal/controller/clusterexternalsecret paths=./internal/controller/pushsecret paths=./internal/provider"},
+		"paths=./internal/controller/externalsecret paths=./internal/controller/secretstore paths=./internal/controller/clusterexternalsecret paths=./internal/controller/pushsecret paths=./internal/controller/storeref paths=./internal/provider"},
 }
 
 // TestRBACIsCurrent checks that each pillar's role.yaml is what the

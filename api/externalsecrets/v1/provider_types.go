@@ -1,8 +1,9 @@
 package v1
 
-// Provider configurations, field-compatible with ESO's. Only the kubernetes
-// and fake providers are served so far; the others are accepted so stores
-// apply unchanged, and report what is missing in their status.
+// Provider configurations, field-compatible with ESO's. Every provider here
+// is served: vault, aws, gcpsm, azurekv, kubernetes and fake. Others ESO
+// knows are kept in SecretStoreProvider.Unsupported, so their stores apply
+// unchanged and report in their status that the provider is not served.
 
 // VaultProvider configures HashiCorp Vault (or OpenBao).
 type VaultProvider struct {

@@ -14,7 +14,9 @@ import (
 	"unicode"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/controller/storeref"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/storeruntime"
 	"github.com/keyward/keyward/internal/template"
 )
 
@@ -45,7 +47,7 @@ type fetcher struct {
 	es     *esv1.ExternalSecret
 	maxAge time.Duration
 	out    fetched
-	stores map[esv1.SecretStoreRef]*provider.Store
+	stores map[esv1.SecretStoreRef]*storeruntime.Store
 }
 
 func (f *fetcher) note(at time.Time) {
@@ -55,7 +57,7 @@ func (f *fetcher) note(at time.Time) {
 }
 
 // store resolves and opens ref (the ExternalSecret's default store when ref is empty).
-func (f *fetcher) store(ctx context.Context, ref *esv1.SecretStoreRef) (*provider.Store, error) {
+func (f *fetcher) store(ctx context.Context, ref *esv1.SecretStoreRef) (*storeruntime.Store, error) {
 	r := f.es.Spec.SecretStoreRef
 	if ref != nil && ref.Name != "" {
 		r = *ref
@@ -66,7 +68,7 @@ func (f *fetcher) store(ctx context.Context, ref *esv1.SecretStoreRef) (*provide
 	if s, ok := f.stores[r]; ok {
 		return s, nil
 	}
-	gs, err := provider.ResolveStore(ctx, f.r.Client, r, f.es.Namespace, f.r.Class)
+	gs, err := storeref.Resolve(ctx, f.r.Client, r, f.es.Namespace, f.r.Class)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +83,7 @@ func (f *fetcher) store(ctx context.Context, ref *esv1.SecretStoreRef) (*provide
 // fetch reads dataFrom entries in order, then data entries (later wins).
 func (f *fetcher) fetch(ctx context.Context) (fetched, error) {
 	f.out.data = map[string][]byte{}
-	f.stores = map[esv1.SecretStoreRef]*provider.Store{}
+	f.stores = map[esv1.SecretStoreRef]*storeruntime.Store{}
 	deletion := f.es.Spec.Target.DeletionPolicy
 	skipMissing := deletion == esv1.DeletionPolicyDelete || deletion == esv1.DeletionPolicyMerge
 

@@ -34,7 +34,8 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/controller/secretwrite"
-	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/controller/storeref"
+	"github.com/keyward/keyward/internal/storeruntime"
 )
 
 const (
@@ -56,7 +57,7 @@ type Reconciler struct {
 	// APIReader reads what the cache does not hold: Secrets without the
 	// managed label, template ConfigMaps and Secrets.
 	APIReader client.Reader
-	Providers *provider.Manager
+	Providers *storeruntime.Manager
 	Recorder  events.EventRecorder
 	Metrics   *Metrics
 	// Class is the controller class; stores of another class are ignored.
@@ -241,7 +242,7 @@ func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret) (ctrl.Re
 	}
 	f := &fetcher{r: r, es: es, maxAge: maxAge}
 	got, err := f.fetch(ctx)
-	if errors.Is(err, provider.ErrOtherController) {
+	if errors.Is(err, storeref.ErrOtherController) {
 		return ctrl.Result{}, nil
 	}
 	if err != nil {

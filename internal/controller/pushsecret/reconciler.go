@@ -29,7 +29,9 @@ import (
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	esv1alpha1 "github.com/keyward/keyward/api/externalsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/controller/externalsecret"
+	"github.com/keyward/keyward/internal/controller/storeref"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/storeruntime"
 )
 
 // DefaultRefreshInterval applies when spec.refreshInterval is unset.
@@ -39,7 +41,7 @@ const DefaultRefreshInterval = time.Hour
 type Reconciler struct {
 	Client    client.Client
 	APIReader client.Reader
-	Providers *provider.Manager
+	Providers *storeruntime.Manager
 	Class     string
 	Workers   int
 }
@@ -57,7 +59,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 // target is one store a PushSecret writes to.
 type target struct {
 	label string // "Kind/name", the key of status.syncedPushSecrets
-	store *provider.Store
+	store *storeruntime.Store
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -208,8 +210,8 @@ func (r *Reconciler) targets(ctx context.Context, ps *esv1alpha1.PushSecret) ([]
 				continue
 			}
 			seen[label] = true
-			gs, err := provider.ResolveStore(ctx, r.Client, esv1.SecretStoreRef{Name: name, Kind: kind}, ps.Namespace, r.Class)
-			if errors.Is(err, provider.ErrOtherController) {
+			gs, err := storeref.Resolve(ctx, r.Client, esv1.SecretStoreRef{Name: name, Kind: kind}, ps.Namespace, r.Class)
+			if errors.Is(err, storeref.ErrOtherController) {
 				continue
 			}
 			if err != nil {
@@ -345,7 +347,7 @@ func dataTo(values map[string][]byte, dt esv1alpha1.PushSecretDataTo, field stri
 }
 
 // write pushes one value, honouring updatePolicy IfNotExists.
-func (r *Reconciler) write(ctx context.Context, ps *esv1alpha1.PushSecret, s *provider.Store, ref esv1alpha1.PushSecretRemoteRef, value []byte) error {
+func (r *Reconciler) write(ctx context.Context, ps *esv1alpha1.PushSecret, s *storeruntime.Store, ref esv1alpha1.PushSecretRemoteRef, value []byte) error {
 	if ps.Spec.UpdatePolicy == esv1alpha1.PushSecretUpdatePolicyIfNotExists {
 		sec, _, err := s.Read(ctx, ref.RemoteKey, "", 0)
 		if err == nil {
@@ -383,8 +385,8 @@ func (r *Reconciler) deleteOne(ctx context.Context, ps *esv1alpha1.PushSecret, l
 	if !ok {
 		return nil
 	}
-	gs, err := provider.ResolveStore(ctx, r.Client, esv1.SecretStoreRef{Name: name, Kind: kind}, ps.Namespace, r.Class)
-	if apierrors.IsNotFound(errors.Unwrap(err)) || errors.Is(err, provider.ErrOtherController) {
+	gs, err := storeref.Resolve(ctx, r.Client, esv1.SecretStoreRef{Name: name, Kind: kind}, ps.Namespace, r.Class)
+	if apierrors.IsNotFound(errors.Unwrap(err)) || errors.Is(err, storeref.ErrOtherController) {
 		return nil // the store is gone or not ours: nothing we can delete
 	}
 	if err != nil {

@@ -16,8 +16,8 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
-	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/provider/kubernetes"
+	"github.com/keyward/keyward/internal/storeruntime"
 )
 
 type noTokens struct{ client.Reader }
@@ -52,7 +52,7 @@ func TestAmbientSecretStoreIsReportedNotRetried(t *testing.T) {
 			}
 			c := fakeclient.NewClientBuilder().WithScheme(scheme).WithObjects(store).WithStatusSubresource(store).Build()
 			// A local connection the test never reaches: a built client is only checked, not called, here.
-			m := provider.NewManager(noTokens{c}, nil, provider.Options{AllowControllerIdentityInNamespacedStores: tc.allow},
+			m := storeruntime.NewManager(noTokens{c}, nil, storeruntime.Options{AllowControllerIdentityInNamespacedStores: tc.allow},
 				kubernetes.New(&rest.Config{Host: "https://127.0.0.1:1"}))
 			r := &Reconciler{Client: c, Providers: m, Kind: esv1.SecretStoreKind}
 			res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "tenant-a", Name: "kube"}})

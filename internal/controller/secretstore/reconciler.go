@@ -26,6 +26,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/storeruntime"
 )
 
 // DefaultRevalidateInterval applies when spec.refreshInterval is unset or 0.
@@ -34,7 +35,7 @@ const DefaultRevalidateInterval = 5 * time.Minute
 // Reconciler validates one kind of store: SecretStore or ClusterSecretStore.
 type Reconciler struct {
 	Client    client.Client
-	Providers *provider.Manager
+	Providers *storeruntime.Manager
 	// Kind is esv1.SecretStoreKind or esv1.ClusterSecretStoreKind.
 	Kind    string
 	Class   string
@@ -93,7 +94,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			"credentials are resolved in the namespace of each ExternalSecret, so the store is checked when used", esv1.SecretStoreReadOnly)
 	}
 	s, err := r.Providers.Store(ctx, store, store.GetNamespace())
-	if errors.Is(err, provider.ErrControllerIdentity) {
+	if errors.Is(err, storeruntime.ErrControllerIdentity) {
 		// Only an edit of the store can cure this; no retry until then.
 		return ctrl.Result{}, r.setReady(ctx, store, corev1.ConditionFalse, esv1.ReasonInvalidProviderConfig, err.Error(), "")
 	}

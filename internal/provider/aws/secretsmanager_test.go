@@ -17,6 +17,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/storeruntime"
 )
 
 // seed is a Secrets Manager client of the test's own, for setting moto up.
@@ -172,9 +173,9 @@ func keys(m map[string]provider.Secret) []string {
 }
 
 // manager wraps the provider in the shared provider layer, with metrics.
-func manager(k *kube) (*provider.Manager, *prometheus.Registry) {
+func manager(k *kube) (*storeruntime.Manager, *prometheus.Registry) {
 	reg := prometheus.NewRegistry()
-	return provider.NewManager(k, provider.NewMetrics(reg), provider.Options{}, New()), reg
+	return storeruntime.NewManager(k, storeruntime.NewMetrics(reg), storeruntime.Options{}, New()), reg
 }
 
 func TestSecretsManagerErrors(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/storeruntime"
 	azurefake "github.com/keyward/keyward/test/fakes/azure"
 )
 
@@ -303,7 +304,7 @@ func TestThrottlingAndDenial(t *testing.T) {
 	e := newEnv(t)
 	e.fake.Put("db", `{"password":"hunter2"}`, nil)
 	reg := prometheus.NewRegistry()
-	m := provider.NewManager(e.kube, provider.NewMetrics(reg), provider.Options{}, e.p)
+	m := storeruntime.NewManager(e.kube, storeruntime.NewMetrics(reg), storeruntime.Options{}, e.p)
 	ctx := context.Background()
 	s, err := m.Store(ctx, azStore(spSecret()), "app")
 	if err != nil {
@@ -367,7 +368,7 @@ func TestSharedKeysCostOneReadEach(t *testing.T) {
 	for i := range 10 {
 		e.fake.Put(fmt.Sprintf("shared-%d", i), "v", nil)
 	}
-	m := provider.NewManager(e.kube, nil, provider.Options{}, e.p)
+	m := storeruntime.NewManager(e.kube, nil, storeruntime.Options{}, e.p)
 	ctx := context.Background()
 	s, err := m.Store(ctx, azStore(spSecret()), "app")
 	if err != nil {

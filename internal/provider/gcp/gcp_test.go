@@ -27,6 +27,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/storeruntime"
 	gcpfake "github.com/keyward/keyward/test/fakes/gcp"
 )
 
@@ -313,7 +314,7 @@ func TestThrottlingAndDenial(t *testing.T) {
 	e := newEnv(t)
 	e.fake.Put(project, "db", []byte(`{"password":"hunter2"}`), nil)
 	reg := prometheus.NewRegistry()
-	m := provider.NewManager(e.kube, provider.NewMetrics(reg), provider.Options{}, e.p)
+	m := storeruntime.NewManager(e.kube, storeruntime.NewMetrics(reg), storeruntime.Options{}, e.p)
 	ctx := context.Background()
 	s, err := m.Store(ctx, gcpStore(&esv1.GCPSMProvider{Auth: keyAuth}), "app")
 	if err != nil {
@@ -383,7 +384,7 @@ func TestEmulatorHostAndSharedKeys(t *testing.T) {
 		}
 		return ""
 	}}
-	m := provider.NewManager(&kube{Reader: fakeclient.NewClientBuilder().Build()}, nil, provider.Options{}, p)
+	m := storeruntime.NewManager(&kube{Reader: fakeclient.NewClientBuilder().Build()}, nil, storeruntime.Options{}, p)
 	ctx := context.Background()
 	s, err := m.Store(ctx, gcpStore(&esv1.GCPSMProvider{ProjectID: project}), "app")
 	if err != nil {

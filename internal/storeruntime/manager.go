@@ -1,4 +1,10 @@
-package provider
+// Package storeruntime runs the stores behind the provider contract: the
+// Manager keeps one client per store (rebuilt when the store or its
+// credentials change), coalesces identical reads in flight, serves recent
+// values from a short-lived cache, holds each store to a rate limit and a
+// concurrency cap, and counts every call. Providers are handed to
+// NewManager explicitly: nothing registers itself.
+package storeruntime
 
 import (
 	"context"
@@ -18,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/provider"
 )
 
 // Options tune the Manager. Zero values take the defaults noted.
@@ -72,8 +79,8 @@ func (o Options) withDefaults() Options {
 
 // Manager owns one Store handle per store and the providers that build them.
 type Manager struct {
-	providers map[string]Provider
-	kube      Kube
+	providers map[string]provider.Provider
+	kube      provider.Kube
 	opts      Options
 	metrics   *Metrics
 
@@ -82,9 +89,9 @@ type Manager struct {
 }
 
 // NewManager wires the given providers. metrics may be nil.
-func NewManager(kube Kube, metrics *Metrics, opts Options, providers ...Provider) *Manager {
+func NewManager(kube provider.Kube, metrics *Metrics, opts Options, providers ...provider.Provider) *Manager {
 	m := &Manager{
-		providers: make(map[string]Provider, len(providers)),
+		providers: make(map[string]provider.Provider, len(providers)),
 		kube:      kube,
 		opts:      opts.withDefaults(),
 		metrics:   metrics,
@@ -97,7 +104,7 @@ func NewManager(kube Kube, metrics *Metrics, opts Options, providers ...Provider
 }
 
 // Providers returns the served providers by name.
-func (m *Manager) Providers() map[string]Provider { return m.providers }
+func (m *Manager) Providers() map[string]provider.Provider { return m.providers }
 
 // ValueCacheMaxAge is the configured cap on cached value age (negative: no cache).
 func (m *Manager) ValueCacheMaxAge() time.Duration { return m.opts.ValueCacheMaxAge }
@@ -120,7 +127,7 @@ func (k storeKey) String() string {
 // rebuilding its client when needed.
 func (m *Manager) Store(ctx context.Context, store esv1.GenericStore, namespace string) (*Store, error) {
 	spec := store.GetSpec()
-	p, err := Configured(spec, m.providers)
+	p, err := provider.Configured(spec, m.providers)
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +207,11 @@ type Store struct {
 
 	buildMu     sync.Mutex // serialises client builds
 	mu          sync.Mutex // guards everything below
-	client      Client
+	client      provider.Client
 	uid         types.UID
 	generation  int64
 	settings    string // storeSettings when the client was built
-	credRVs     map[Ref]string
+	credRVs     map[provider.Ref]string
 	credChecked time.Time
 	inflight    map[readKey]*call
 	values      map[readKey]cached
@@ -219,13 +226,13 @@ type readKey struct {
 
 type call struct {
 	done   chan struct{}
-	secret Secret
+	secret provider.Secret
 	at     time.Time
 	err    error
 }
 
 type cached struct {
-	secret Secret
+	secret provider.Secret
 	at     time.Time
 }
 
@@ -234,7 +241,7 @@ func (s *Store) Name() string { return s.label }
 
 // ensureClient (re)builds the client when the store changed, its
 // credentials changed or are about to expire.
-func (s *Store) ensureClient(ctx context.Context, p Provider, store esv1.GenericStore, credNS string) error {
+func (s *Store) ensureClient(ctx context.Context, p provider.Provider, store esv1.GenericStore, credNS string) error {
 	s.buildMu.Lock()
 	defer s.buildMu.Unlock()
 	now := s.m.now()
@@ -242,7 +249,7 @@ func (s *Store) ensureClient(ctx context.Context, p Provider, store esv1.Generic
 	settings := storeSettings(store)
 	stale := s.client == nil || s.uid != store.GetUID() || s.generation != store.GetGeneration() || s.provider != p.Name() || s.settings != settings
 	if !stale {
-		if e, ok := s.client.(Expiring); ok && !e.ExpiresAt().IsZero() && now.After(e.ExpiresAt().Add(-time.Minute)) {
+		if e, ok := s.client.(provider.Expiring); ok && !e.ExpiresAt().IsZero() && now.After(e.ExpiresAt().Add(-time.Minute)) {
 			stale = true
 		}
 	}
@@ -269,8 +276,8 @@ func (s *Store) ensureClient(ctx context.Context, p Provider, store esv1.Generic
 	if err != nil {
 		return fmt.Errorf("%s: building the %s client: %w", s.label, p.Name(), err)
 	}
-	rvs := map[Ref]string{}
-	if cr, ok := c.(CredentialRefs); ok {
+	rvs := map[provider.Ref]string{}
+	if cr, ok := c.(provider.CredentialRefs); ok {
 		for _, ref := range cr.Credentials() {
 			rv, err := s.resourceVersion(ctx, ref)
 			if err != nil {
@@ -309,7 +316,7 @@ func storeSettings(store esv1.GenericStore) string {
 	return b.String()
 }
 
-func (s *Store) resourceVersion(ctx context.Context, ref Ref) (string, error) {
+func (s *Store) resourceVersion(ctx context.Context, ref provider.Ref) (string, error) {
 	obj := &metav1.PartialObjectMetadata{}
 	obj.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(ref.Kind))
 	err := s.m.kube.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, obj)
@@ -322,7 +329,7 @@ func (s *Store) resourceVersion(ctx context.Context, ref Ref) (string, error) {
 	return obj.GetResourceVersion(), nil
 }
 
-func (s *Store) credentialsChanged(ctx context.Context, refs map[Ref]string) (bool, error) {
+func (s *Store) credentialsChanged(ctx context.Context, refs map[provider.Ref]string) (bool, error) {
 	for ref, rv := range refs {
 		now, err := s.resourceVersion(ctx, ref)
 		if err != nil {
@@ -335,7 +342,7 @@ func (s *Store) credentialsChanged(ctx context.Context, refs map[Ref]string) (bo
 	return false, nil
 }
 
-func (s *Store) currentClient() Client {
+func (s *Store) currentClient() provider.Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.client
@@ -363,21 +370,21 @@ func (s *Store) close() {
 // ValueCacheMaxAge) may be served from the cache; maxAge 0 always asks the
 // store, though it joins an identical read already in flight. The returned
 // Secret is shared: treat it as read-only.
-func (s *Store) Read(ctx context.Context, key, version string, maxAge time.Duration) (Secret, time.Time, error) {
+func (s *Store) Read(ctx context.Context, key, version string, maxAge time.Duration) (provider.Secret, time.Time, error) {
 	return s.read(ctx, readKey{key: key, version: version}, maxAge)
 }
 
 // ReadMetadata returns the metadata of the remote secret key (its tags or
 // labels, as a JSON object) for remoteRef.metadataPolicy Fetch, cached and
 // coalesced like Read.
-func (s *Store) ReadMetadata(ctx context.Context, key string, maxAge time.Duration) (Secret, time.Time, error) {
-	if _, ok := s.currentClient().(MetadataReader); !ok {
-		return Secret{}, time.Time{}, fmt.Errorf("%s: the %s provider has no metadata to fetch", s.label, s.providerName())
+func (s *Store) ReadMetadata(ctx context.Context, key string, maxAge time.Duration) (provider.Secret, time.Time, error) {
+	if _, ok := s.currentClient().(provider.MetadataReader); !ok {
+		return provider.Secret{}, time.Time{}, fmt.Errorf("%s: the %s provider has no metadata to fetch", s.label, s.providerName())
 	}
 	return s.read(ctx, readKey{key: key, meta: true}, maxAge)
 }
 
-func (s *Store) read(ctx context.Context, rk readKey, maxAge time.Duration) (Secret, time.Time, error) {
+func (s *Store) read(ctx context.Context, rk readKey, maxAge time.Duration) (provider.Secret, time.Time, error) {
 	key, version := rk.key, rk.version
 	limit := min(maxAge, s.m.opts.ValueCacheMaxAge)
 	s.mu.Lock()
@@ -394,7 +401,7 @@ func (s *Store) read(ctx context.Context, rk readKey, maxAge time.Duration) (Sec
 		case <-c.done:
 			return c.secret, c.at, c.err
 		case <-ctx.Done():
-			return Secret{}, time.Time{}, ctx.Err()
+			return provider.Secret{}, time.Time{}, ctx.Err()
 		}
 	}
 	c := &call{done: make(chan struct{})}
@@ -416,7 +423,7 @@ func (s *Store) read(ctx context.Context, rk readKey, maxAge time.Duration) (Sec
 		}
 		var err error
 		if rk.meta {
-			mr, ok := cl.(MetadataReader)
+			mr, ok := cl.(provider.MetadataReader)
 			if !ok {
 				return errors.New("the store client has no metadata to fetch")
 			}
@@ -433,7 +440,7 @@ func (s *Store) read(ctx context.Context, rk readKey, maxAge time.Duration) (Sec
 
 	s.mu.Lock()
 	delete(s.inflight, rk)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, provider.ErrNotFound) {
 		// Gone from the store: no one may be served the old value any more.
 		delete(s.values, rk)
 	}
@@ -461,9 +468,9 @@ func (s *Store) sweepLocked() {
 }
 
 // Find returns the remote secrets matching find.
-func (s *Store) Find(ctx context.Context, find esv1.ExternalSecretFind) (map[string]Secret, error) {
+func (s *Store) Find(ctx context.Context, find esv1.ExternalSecretFind) (map[string]provider.Secret, error) {
 	cl := s.currentClient()
-	var out map[string]Secret
+	var out map[string]provider.Secret
 	err := s.do(ctx, "Find", func(ctx context.Context) error {
 		var err error
 		out, err = cl.Find(ctx, find)
@@ -483,13 +490,13 @@ func (s *Store) Validate(ctx context.Context) error {
 
 // CanWrite reports whether the store's client supports PushSecret.
 func (s *Store) CanWrite() bool {
-	_, ok := s.currentClient().(Writer)
+	_, ok := s.currentClient().(provider.Writer)
 	return ok
 }
 
 // Write pushes a value (see Writer) and forgets any cached read of key.
 func (s *Store) Write(ctx context.Context, key, property string, value []byte) error {
-	w, ok := s.currentClient().(Writer)
+	w, ok := s.currentClient().(provider.Writer)
 	if !ok {
 		return fmt.Errorf("%s: the %s provider cannot be written to", s.label, s.providerName())
 	}
@@ -503,7 +510,7 @@ func (s *Store) Write(ctx context.Context, key, property string, value []byte) e
 
 // Delete removes a pushed value (see Writer).
 func (s *Store) Delete(ctx context.Context, key, property string) error {
-	w, ok := s.currentClient().(Writer)
+	w, ok := s.currentClient().(provider.Writer)
 	if !ok {
 		return fmt.Errorf("%s: the %s provider cannot be written to", s.label, s.providerName())
 	}
@@ -546,7 +553,7 @@ func (s *Store) do(ctx context.Context, name string, f func(context.Context) err
 		return ctx.Err()
 	}
 	defer func() { <-s.sem }()
-	ctx = withThrottleReporter(ctx, func() { s.m.metrics.storeThrottle(prov, s.label, name) })
+	ctx = provider.WithThrottleReporter(ctx, func() { s.m.metrics.storeThrottle(prov, s.label, name) })
 	start := time.Now()
 	err := f(ctx)
 	s.m.metrics.observe(prov, s.label, name, time.Since(start), err)

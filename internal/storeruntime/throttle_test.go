@@ -1,4 +1,4 @@
-package provider
+package storeruntime
 
 import (
 	"context"
@@ -9,25 +9,26 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/provider"
 )
 
 // metaProvider's clients report a throttle on every call and serve metadata.
 type metaProvider struct{ scripted }
 
-func (p *metaProvider) NewClient(ctx context.Context, store esv1.GenericStore, k Kube, ns string) (Client, error) {
+func (p *metaProvider) NewClient(ctx context.Context, store esv1.GenericStore, k provider.Kube, ns string) (provider.Client, error) {
 	c, err := p.scripted.NewClient(ctx, store, k, ns)
 	return &metaClient{c.(*scriptedClient)}, err
 }
 
 type metaClient struct{ *scriptedClient }
 
-func (c *metaClient) Read(ctx context.Context, key, version string) (Secret, error) {
-	StoreThrottled(ctx)
+func (c *metaClient) Read(ctx context.Context, key, version string) (provider.Secret, error) {
+	provider.StoreThrottled(ctx)
 	return c.scriptedClient.Read(ctx, key, version)
 }
 
-func (c *metaClient) ReadMetadata(ctx context.Context, key string) (Secret, error) {
-	return Secret{Value: []byte(`{"team":"` + key + `"}`)}, nil
+func (c *metaClient) ReadMetadata(ctx context.Context, key string) (provider.Secret, error) {
+	return provider.Secret{Value: []byte(`{"team":"` + key + `"}`)}, nil
 }
 
 func TestStoreThrottlesAreCountedPerCall(t *testing.T) {
@@ -48,7 +49,7 @@ func TestStoreThrottlesAreCountedPerCall(t *testing.T) {
 		t.Fatalf("store throttles counted = %v, want 3", got)
 	}
 	// Outside a Store call, reporting is a no-op.
-	StoreThrottled(context.Background())
+	provider.StoreThrottled(context.Background())
 }
 
 func TestMetadataReadsAreSeparateFromValues(t *testing.T) {
@@ -78,4 +79,4 @@ func TestMetadataReadsAreSeparateFromValues(t *testing.T) {
 	}
 }
 
-func metricsTestKube() Kube { return testKube{fakeclient.NewClientBuilder().Build()} }
+func metricsTestKube() provider.Kube { return testKube{fakeclient.NewClientBuilder().Build()} }

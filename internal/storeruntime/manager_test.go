@@ -1,10 +1,9 @@
-package provider
+package storeruntime
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/provider"
 )
 
 // scripted is a provider whose clients count calls and can be held.
@@ -29,13 +29,13 @@ type scripted struct {
 	gate     chan struct{}
 	inFlight atomic.Int32
 	peak     atomic.Int32
-	creds    []Ref
+	creds    []provider.Ref
 }
 
 func (p *scripted) Name() string                                           { return "fake" }
 func (p *scripted) Referent(*esv1.SecretStoreSpec) bool                    { return false }
 func (p *scripted) AmbientIdentity(*esv1.SecretStoreSpec) (string, string) { return "", "" }
-func (p *scripted) NewClient(context.Context, esv1.GenericStore, Kube, string) (Client, error) {
+func (p *scripted) NewClient(context.Context, esv1.GenericStore, provider.Kube, string) (provider.Client, error) {
 	n := p.builds.Add(1)
 	return &scriptedClient{p: p, build: n}, nil
 }
@@ -45,7 +45,7 @@ type scriptedClient struct {
 	build int32
 }
 
-func (c *scriptedClient) Read(ctx context.Context, key, version string) (Secret, error) {
+func (c *scriptedClient) Read(ctx context.Context, key, version string) (provider.Secret, error) {
 	c.p.reads.Add(1)
 	n := c.p.inFlight.Add(1)
 	defer c.p.inFlight.Add(-1)
@@ -59,16 +59,16 @@ func (c *scriptedClient) Read(ctx context.Context, key, version string) (Secret,
 		<-c.p.gate
 	}
 	if key == "missing" {
-		return Secret{}, ErrNotFound
+		return provider.Secret{}, provider.ErrNotFound
 	}
-	return Secret{Value: []byte(fmt.Sprintf("%s@%d", key, c.build))}, nil
+	return provider.Secret{Value: []byte(fmt.Sprintf("%s@%d", key, c.build))}, nil
 }
-func (c *scriptedClient) Find(context.Context, esv1.ExternalSecretFind) (map[string]Secret, error) {
+func (c *scriptedClient) Find(context.Context, esv1.ExternalSecretFind) (map[string]provider.Secret, error) {
 	return nil, nil
 }
 func (c *scriptedClient) Validate(context.Context) error { return nil }
 func (c *scriptedClient) Close()                         {}
-func (c *scriptedClient) Credentials() []Ref             { return c.p.creds }
+func (c *scriptedClient) Credentials() []provider.Ref    { return c.p.creds }
 
 type clock struct {
 	mu sync.Mutex
@@ -182,7 +182,7 @@ func TestNotFoundIsReportedAndNotCached(t *testing.T) {
 	ctx := context.Background()
 	s, _ := m.Store(ctx, fakeStore(1), "ns")
 	for range 2 {
-		if _, _, err := s.Read(ctx, "missing", "", time.Hour); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.Read(ctx, "missing", "", time.Hour); !errors.Is(err, provider.ErrNotFound) {
 			t.Fatalf("err = %v, want ErrNotFound", err)
 		}
 	}
@@ -197,7 +197,7 @@ func TestNotFoundIsReportedAndNotCached(t *testing.T) {
 
 func TestClientIsRebuiltWhenStoreOrCredentialsChange(t *testing.T) {
 	cred := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "cred"}, Data: map[string][]byte{"k": []byte("1")}}
-	p := &scripted{creds: []Ref{{Kind: "Secret", Namespace: "ns", Name: "cred"}}}
+	p := &scripted{creds: []provider.Ref{{Kind: "Secret", Namespace: "ns", Name: "cred"}}}
 	m, clk, _ := newTestManager(p, Options{CredentialCheckInterval: 30 * time.Second}, cred)
 	ctx := context.Background()
 	read := func(gen int64) string {
@@ -261,64 +261,6 @@ func TestConcurrencyCapPerStore(t *testing.T) {
 	}
 }
 
-func TestConfiguredNamesTheProblem(t *testing.T) {
-	served := map[string]Provider{"fake": &scripted{}, "kubernetes": &scripted{}}
-	tests := []struct {
-		provider *esv1.SecretStoreProvider
-		want     string
-	}{
-		{&esv1.SecretStoreProvider{}, "spec.provider: no provider is configured"},
-		{&esv1.SecretStoreProvider{Fake: &esv1.FakeProvider{}, Vault: &esv1.VaultProvider{}}, "exactly one provider must be configured, found fake, vault"},
-		{&esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{}}, "spec.provider.aws: this provider is not supported by this controller (served: fake, kubernetes)"},
-		{&esv1.SecretStoreProvider{Unsupported: []string{"doppler"}}, "spec.provider.doppler: this provider is not supported"},
-		{&esv1.SecretStoreProvider{Fake: &esv1.FakeProvider{}}, ""},
-	}
-	for _, tt := range tests {
-		_, err := Configured(&esv1.SecretStoreSpec{Provider: tt.provider}, served)
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("%v: unexpected %v", tt.provider.Names(), err)
-		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-			t.Errorf("%v: err = %v, want %q", tt.provider.Names(), err, tt.want)
-		}
-	}
-}
-
-func TestSecretPropertyAndMap(t *testing.T) {
-	structured := Secret{Data: map[string][]byte{"user": []byte("app"), "db-uri": []byte("postgres://x")}}
-	doc := Secret{Value: []byte(`{"db-uri":"postgres://y","nested":{"a":[1,{"b":"c"}]},"n":7,"a.b":"dotted"}`)}
-	tests := []struct {
-		s        Secret
-		property string
-		want     string
-		err      error
-	}{
-		{structured, "db-uri", "postgres://x", nil},
-		{structured, "", `{"db-uri":"postgres://x","user":"app"}`, nil},
-		{structured, "nope", "", ErrNotFound},
-		{doc, "db-uri", "postgres://y", nil},
-		{doc, "nested.a.1.b", "c", nil},
-		{doc, "nested.a", `[1,{"b":"c"}]`, nil},
-		{doc, "n", "7", nil},
-		{doc, "a.b", "dotted", nil},
-		{doc, "nested.x", "", ErrNotFound},
-		{Secret{Value: []byte("plain")}, "", "plain", nil},
-	}
-	for _, tt := range tests {
-		got, err := tt.s.Property(tt.property)
-		if !errors.Is(err, tt.err) || (tt.err == nil && string(got) != tt.want) {
-			t.Errorf("Property(%q) = %q, %v; want %q, %v", tt.property, got, err, tt.want, tt.err)
-		}
-	}
-	m, err := doc.Map()
-	if err != nil || string(m["db-uri"]) != "postgres://y" || string(m["n"]) != "7" || string(m["nested"]) != `{"a":[1,{"b":"c"}]}` {
-		t.Errorf("Map() = %q, %v", m, err)
-	}
-	if _, err := (Secret{Value: []byte("plain")}).Map(); err == nil || strings.Contains(err.Error(), "plain") {
-		t.Errorf("Map of a non-object: err = %v, want an error that does not quote the value", err)
-	}
-}
-
 func TestNotFoundEvictsTheCachedValue(t *testing.T) {
 	p := &scripted{}
 	m, _, _ := newTestManager(p, Options{})
@@ -331,11 +273,11 @@ func TestNotFoundEvictsTheCachedValue(t *testing.T) {
 	s.mu.Lock()
 	s.values[readKey{key: "missing"}] = s.values[readKey{key: "db"}]
 	s.mu.Unlock()
-	if _, _, err := s.Read(ctx, "missing", "", 0); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.Read(ctx, "missing", "", 0); !errors.Is(err, provider.ErrNotFound) {
 		t.Fatalf("fresh read: %v", err)
 	}
 	// A reader that would accept a cached value must not get the old one.
-	if _, _, err := s.Read(ctx, "missing", "", time.Hour); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.Read(ctx, "missing", "", time.Hour); !errors.Is(err, provider.ErrNotFound) {
 		t.Fatalf("a value the store no longer has was served from the cache: %v", err)
 	}
 }

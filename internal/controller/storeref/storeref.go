@@ -1,4 +1,7 @@
-package provider
+// Package storeref resolves the store an ExternalSecret or PushSecret
+// names: it reads the SecretStore or ClusterSecretStore and decides whether
+// the object may use it from its namespace.
+package storeref
 
 import (
 	"context"
@@ -19,11 +22,11 @@ import (
 // the object using it is none of this controller's business.
 var ErrOtherController = errors.New("the store is served by another controller class")
 
-// ResolveStore reads the store that ref names for an object in namespace
+// Resolve reads the store that ref names for an object in namespace
 // and checks that it may be used from there: its controller class, a
 // ClusterSecretStore's namespace conditions, and a configuration its own
 // controller found invalid.
-func ResolveStore(ctx context.Context, r client.Reader, ref esv1.SecretStoreRef, namespace, class string) (esv1.GenericStore, error) {
+func Resolve(ctx context.Context, r client.Reader, ref esv1.SecretStoreRef, namespace, class string) (esv1.GenericStore, error) {
 	if ref.Name == "" {
 		return nil, errors.New("secretStoreRef.name: no store is named")
 	}

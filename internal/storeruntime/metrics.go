@@ -1,10 +1,12 @@
-package provider
+package storeruntime
 
 import (
 	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/keyward/keyward/internal/provider"
 )
 
 // Metrics count store calls per store and call. Labels carry store names
@@ -49,37 +51,37 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) observe(provider, store, call string, d time.Duration, err error) {
+func (m *Metrics) observe(prov, store, call string, d time.Duration, err error) {
 	if m == nil {
 		return
 	}
 	result := "ok"
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, provider.ErrNotFound):
 		result = "not_found"
 	case err != nil:
 		result = "error"
 	}
-	m.calls.WithLabelValues(provider, store, call, result).Inc()
+	m.calls.WithLabelValues(prov, store, call, result).Inc()
 	if d > 0 {
-		m.duration.WithLabelValues(provider, store, call).Observe(d.Seconds())
+		m.duration.WithLabelValues(prov, store, call).Observe(d.Seconds())
 	}
 }
 
-func (m *Metrics) read(provider, store, source string) {
+func (m *Metrics) read(prov, store, source string) {
 	if m != nil {
-		m.reads.WithLabelValues(provider, store, source).Inc()
+		m.reads.WithLabelValues(prov, store, source).Inc()
 	}
 }
 
-func (m *Metrics) throttle(provider, store string) {
+func (m *Metrics) throttle(prov, store string) {
 	if m != nil {
-		m.throttled.WithLabelValues(provider, store).Inc()
+		m.throttled.WithLabelValues(prov, store).Inc()
 	}
 }
 
-func (m *Metrics) storeThrottle(provider, store, call string) {
+func (m *Metrics) storeThrottle(prov, store, call string) {
 	if m != nil {
-		m.storeThrottled.WithLabelValues(provider, store, call).Inc()
+		m.storeThrottled.WithLabelValues(prov, store, call).Inc()
 	}
 }
