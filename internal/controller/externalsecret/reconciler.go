@@ -35,6 +35,7 @@ import (
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/controller/secretwrite"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/specerr"
 )
 
 const (
@@ -217,7 +218,7 @@ func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret) (ctrl.Re
 	changed := es.Status.SyncedResourceVersion != syncedRV
 
 	if es.Spec.Target.Manifest != nil {
-		return r.fail(ctx, es, unsupported("spec.target.manifest: Keyward writes Secrets only, not %s", es.Spec.Target.Manifest.Kind))
+		return r.fail(ctx, es, specerr.New("spec.target.manifest: Keyward writes Secrets only, not %s", es.Spec.Target.Manifest.Kind))
 	}
 	current, err := r.cachedSecret(ctx, es.Namespace, name)
 	if err != nil {
@@ -347,7 +348,7 @@ func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name st
 		return "", nil
 	}
 	if current.Immutable != nil && *current.Immutable && !equality.Semantic.DeepEqual(current.Data, want.Data) {
-		return "", unsupported("Secret %s/%s is immutable and its data would change; delete it to let it be recreated", es.Namespace, name)
+		return "", specerr.New("Secret %s/%s is immutable and its data would change; delete it to let it be recreated", es.Namespace, name)
 	}
 	if err := r.Client.Update(ctx, want, owner); err != nil {
 		return "", secretwrite.Wrap("updating", es.Namespace+"/"+name, err)
@@ -405,8 +406,7 @@ func (r *Reconciler) fail(ctx context.Context, es *esv1.ExternalSecret, err erro
 	if serr := r.setReady(ctx, es, corev1.ConditionFalse, esv1.ReasonSecretSyncedError, msg, nil); serr != nil {
 		return ctrl.Result{}, serr
 	}
-	var u unsupportedError
-	if errors.As(err, &u) {
+	if specerr.Is(err) {
 		// Retrying will not help until the object (or what it reads) changes.
 		return r.requeue(es, r.now()), nil
 	}

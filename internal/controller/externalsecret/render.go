@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/specerr"
 	"github.com/keyward/keyward/internal/template"
 )
 
@@ -85,7 +86,7 @@ func render(ctx context.Context, reader client.Reader, es *esv1.ExternalSecret, 
 		case esv1.TemplateTargetLabels:
 			maps.Copy(out.labels, pairs)
 		default:
-			return out, unsupported("%s.target: %q is not one of Data, Annotations, Labels", field, tf.Target)
+			return out, specerr.New("%s.target: %q is not one of Data, Annotations, Labels", field, tf.Target)
 		}
 	}
 
@@ -114,7 +115,7 @@ func renderOne(name, text string, data map[string]string, secretText bool) ([]by
 	}
 	out, err := template.Render(name, text, data, opts...)
 	if err != nil {
-		return nil, unsupportedError{err.Error()}
+		return nil, specerr.Mark(err)
 	}
 	return out, nil
 }
@@ -147,7 +148,7 @@ func renderFrom(ctx context.Context, reader client.Reader, namespace string, tf 
 			src[k] = string(v)
 		}
 	default:
-		return nil, unsupported("%s: set one of configMap, secret or literal", field)
+		return nil, specerr.New("%s: set one of configMap, secret or literal", field)
 	}
 	items := ref.Items
 	if len(items) == 0 {
@@ -160,7 +161,7 @@ func renderFrom(ctx context.Context, reader client.Reader, namespace string, tf 
 	for _, it := range items {
 		text, ok := src[it.Key]
 		if !ok {
-			return nil, unsupported("%s: %s has no key %q", field, ref.Name, it.Key)
+			return nil, specerr.New("%s: %s has no key %q", field, ref.Name, it.Key)
 		}
 		name := fmt.Sprintf("%s[%s]", field, it.Key)
 		if it.TemplateAs == esv1.TemplateScopeKeysAndValues {
@@ -189,7 +190,7 @@ func keysAndValues(name, text string, data map[string]string, secretText bool) (
 	var m map[string]any
 	if err := yaml.Unmarshal(r, &m); err != nil {
 		// The rendered text may hold secret values: name the template only.
-		return nil, unsupported("%s: the rendered text is not a YAML map of keys to values", name)
+		return nil, specerr.New("%s: the rendered text is not a YAML map of keys to values", name)
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
@@ -199,7 +200,7 @@ func keysAndValues(name, text string, data map[string]string, secretText bool) (
 		}
 		b, err := yaml.Marshal(v)
 		if err != nil {
-			return nil, unsupported("%s: the value of key %q cannot be written as YAML", name, k)
+			return nil, specerr.New("%s: the value of key %q cannot be written as YAML", name, k)
 		}
 		out[k] = string(b)
 	}

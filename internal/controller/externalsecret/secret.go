@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/specerr"
 )
 
 // objectHash is ESO's ObjectHash: sha3-224 of the value printed with %+v.
@@ -163,9 +164,9 @@ func setOwner(s *corev1.Secret, es *esv1.ExternalSecret) error {
 				s.OwnerReferences[i] = ownerRef(es)
 				return nil
 			}
-			return unsupported("Secret %s/%s is owned by ExternalSecret %s", s.Namespace, s.Name, ref.Name)
+			return specerr.New("Secret %s/%s is owned by ExternalSecret %s", s.Namespace, s.Name, ref.Name)
 		}
-		return unsupported("Secret %s/%s is controlled by %s %s", s.Namespace, s.Name, ref.Kind, ref.Name)
+		return specerr.New("Secret %s/%s is controlled by %s %s", s.Namespace, s.Name, ref.Kind, ref.Name)
 	}
 	s.OwnerReferences = append(s.OwnerReferences, ownerRef(es))
 	return nil
