@@ -34,6 +34,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/controller/secretwrite"
+	"github.com/keyward/keyward/internal/esrender"
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/specerr"
 )
@@ -311,7 +312,7 @@ func (r *Reconciler) cachedSecret(ctx context.Context, ns, name string) (*corev1
 // write creates or updates the Secret. A Secret the cache does not hold is
 // created, or, when it exists without the managed label (made by hand or
 // by ESO before the label), read directly and adopted.
-func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name string, policy esv1.ExternalSecretCreationPolicy, current *corev1.Secret, rend rendered) (string, error) {
+func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name string, policy esv1.ExternalSecretCreationPolicy, current *corev1.Secret, rend esrender.Result) (string, error) {
 	owner := client.FieldOwner(fieldManager(es.Name))
 	if current == nil {
 		if policy != esv1.CreatePolicyMerge {

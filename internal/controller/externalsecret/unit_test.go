@@ -12,51 +12,28 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/esrender"
 )
 
-func TestRenderPrecedence(t *testing.T) {
+func TestRenderWithoutTemplate(t *testing.T) {
 	values := map[string][]byte{"user": []byte("app"), "password": []byte("pw")}
-	lit := "from-literal: '{{ .user }}'"
-	es := func(tmpl *esv1.ExternalSecretTemplate) *esv1.ExternalSecret {
-		return &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Name: "es", Namespace: "ns", Labels: map[string]string{"team": "a"}, Annotations: map[string]string{lastApplied: "{}", "note": "x"}},
-			Spec: esv1.ExternalSecretSpec{Target: esv1.ExternalSecretTarget{Template: tmpl}}}
+	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Name: "es", Namespace: "ns", Labels: map[string]string{"team": "a"}, Annotations: map[string]string{lastApplied: "{}", "note": "x"}}}
+	got, err := render(context.Background(), nil, es, values)
+	if err != nil {
+		t.Fatal(err)
 	}
-	tests := []struct {
-		name      string
-		tmpl      *esv1.ExternalSecretTemplate
-		wantData  map[string]string
-		wantLabel map[string]string
-	}{
-		{"no template copies data and metadata", nil, map[string]string{"user": "app", "password": "pw"}, map[string]string{"team": "a"}},
-		{"data templates replace", &esv1.ExternalSecretTemplate{Data: map[string]string{"dsn": "{{ .user }}:{{ .password }}"}},
-			map[string]string{"dsn": "app:pw"}, map[string]string{}},
-		{"merge keeps fetched data", &esv1.ExternalSecretTemplate{MergePolicy: esv1.MergePolicyMerge, Data: map[string]string{"user": "{{ .user | upper }}"}},
-			map[string]string{"user": "APP", "password": "pw"}, map[string]string{}},
-		{"metadata only keeps fetched data", &esv1.ExternalSecretTemplate{Metadata: esv1.ExternalSecretTemplateMetadata{Labels: map[string]string{"u": "{{ .user }}"}}},
-			map[string]string{"user": "app", "password": "pw"}, map[string]string{"u": "app"}},
-		{"data wins over templateFrom", &esv1.ExternalSecretTemplate{
-			TemplateFrom: []esv1.TemplateFrom{{Literal: &lit}},
-			Data:         map[string]string{"from-literal": "data"},
-		}, map[string]string{"from-literal": "data"}, map[string]string{}},
+	gotData := map[string]string{}
+	for k, v := range got.Data {
+		gotData[k] = string(v)
 	}
-	for _, tt := range tests {
-		got, err := render(context.Background(), nil, es(tt.tmpl), values)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		gotData := map[string]string{}
-		for k, v := range got.data {
-			gotData[k] = string(v)
-		}
-		if !maps.Equal(gotData, tt.wantData) || !maps.Equal(got.labels, tt.wantLabel) {
-			t.Errorf("%s: data %v labels %v; want %v %v", tt.name, gotData, got.labels, tt.wantData, tt.wantLabel)
-		}
-		if _, ok := got.annotations[lastApplied]; ok {
-			t.Errorf("%s: kubectl's last-applied annotation copied", tt.name)
-		}
+	if !maps.Equal(gotData, map[string]string{"user": "app", "password": "pw"}) || !maps.Equal(got.Labels, map[string]string{"team": "a"}) {
+		t.Errorf("data %v labels %v; want the values and the ExternalSecret's labels", gotData, got.Labels)
 	}
-	if _, err := render(context.Background(), nil, es(&esv1.ExternalSecretTemplate{Data: map[string]string{"x": "{{ .nope }}"}}), values); err == nil {
-		t.Error("missing key in a template rendered without error")
+	if got.Annotations["note"] != "x" {
+		t.Errorf("annotations %v; want the ExternalSecret's", got.Annotations)
+	}
+	if _, ok := got.Annotations[lastApplied]; ok {
+		t.Error("kubectl's last-applied annotation copied")
 	}
 }
 
@@ -70,7 +47,7 @@ func TestDesiredStripsOnlyWhatItOwned(t *testing.T) {
 			}}},
 		Data: map[string][]byte{"gone": []byte("1"), "kept": []byte("1"), "foreign": []byte("f")},
 	}
-	want := desired(es, "s", current, rendered{data: map[string][]byte{"kept": []byte("2")}, labels: map[string]string{}, annotations: map[string]string{}})
+	want := desired(es, "s", current, esrender.Result{Data: map[string][]byte{"kept": []byte("2")}, Labels: map[string]string{}, Annotations: map[string]string{}})
 	if got := sortedKeys(want.Data); strings.Join(got, ",") != "foreign,kept" || string(want.Data["kept"]) != "2" {
 		t.Errorf("data keys %v", got)
 	}

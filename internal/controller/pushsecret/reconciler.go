@@ -28,7 +28,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	esv1alpha1 "github.com/keyward/keyward/api/externalsecrets/v1alpha1"
-	"github.com/keyward/keyward/internal/controller/externalsecret"
+	"github.com/keyward/keyward/internal/esrender"
 	"github.com/keyward/keyward/internal/provider"
 )
 
@@ -113,9 +113,11 @@ func (r *Reconciler) push(ctx context.Context, ps *esv1alpha1.PushSecret) (esv1a
 	if err != nil {
 		return nil, err
 	}
-	if values, err = externalsecret.RenderTemplate(ctx, r.APIReader, ps.Namespace, ps.Spec.Template, values); err != nil {
+	rendered, err := esrender.Render(ctx, r.APIReader, ps.Namespace, ps.Spec.Template, values)
+	if err != nil {
 		return nil, err
 	}
+	values = rendered.Data
 	targets, err := r.targets(ctx, ps)
 	if err != nil {
 		return nil, err
