@@ -30,6 +30,7 @@ import (
 	esv1alpha1 "github.com/keyward/keyward/api/externalsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/esrender"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/rewrite"
 )
 
 // DefaultRefreshInterval applies when spec.refreshInterval is unset.
@@ -308,20 +309,18 @@ func dataTo(values map[string][]byte, dt esv1alpha1.PushSecretDataTo, field stri
 			matched[k] = v
 		}
 	}
-	renamed := map[string][]byte{}
-	for k, v := range matched {
-		nk := k
+	renamed := matched
+	// Nothing matched: there is nothing to rename, and the rules go unchecked.
+	if len(matched) > 0 {
 		for i, rw := range dt.Rewrite {
 			if rw.Regexp == nil {
 				return nil, fmt.Errorf("%s.rewrite[%d]: only regexp rewrites are supported for dataTo", field, i)
 			}
-			rre, err := regexp.Compile(rw.Regexp.Source)
-			if err != nil {
-				return nil, fmt.Errorf("%s.rewrite[%d].regexp.source: %w", field, i, err)
-			}
-			nk = rre.ReplaceAllString(nk, rw.Regexp.Target)
 		}
-		renamed[nk] = v
+		var err error
+		if renamed, err = rewrite.Apply(matched, dt.Rewrite, field); err != nil {
+			return nil, err
+		}
 	}
 	if dt.RemoteKey != "" {
 		b, err := pick(renamed, "")
