@@ -95,7 +95,8 @@ func TestRenderErrorsCarryNoValue(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-// PushSecret renders its template with no templateFrom to read.
+// A template without templateFrom needs no reader (PushSecret passes one
+// all the same); its errors carry no value either.
 func TestRenderWithoutReaderErrorsCarryNoValue(t *testing.T) {
 	tmpl := &esv1.ExternalSecretTemplate{Data: map[string]string{"out": `{{ .password | upper | b64enc | fail }}`}}
 	_, err := Render(context.Background(), nil, "ns", tmpl, map[string][]byte{"password": []byte(canary)})
