@@ -1,23 +1,19 @@
 package externalsecret
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
-	"unicode"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/controller/storeref"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/internal/rewrite"
+	"github.com/keyward/keyward/internal/specerr"
 	"github.com/keyward/keyward/internal/storeruntime"
-	"github.com/keyward/keyward/internal/template"
 )
 
 // validKey is what a Secret data key may look like.
@@ -30,15 +26,6 @@ type fetched struct {
 	oldest time.Time
 	// missing counts entries the store did not have (deletionPolicy Delete or Merge).
 	missing int
-}
-
-// unsupportedError marks problems a retry will not fix until the object changes.
-type unsupportedError struct{ msg string }
-
-func (e unsupportedError) Error() string { return e.msg }
-
-func unsupported(format string, args ...any) error {
-	return unsupportedError{fmt.Sprintf(format, args...)}
 }
 
 // fetcher reads one ExternalSecret's entries through the provider Manager.
@@ -104,7 +91,7 @@ func (f *fetcher) fetch(ctx context.Context) (fetched, error) {
 	for i, d := range f.es.Spec.Data {
 		field := fmt.Sprintf("spec.data[%d]", i)
 		if d.SourceRef != nil && d.SourceRef.GeneratorRef != nil {
-			return f.out, unsupported("%s.sourceRef.generatorRef: generators are not supported by Keyward", field)
+			return f.out, specerr.New("%s.sourceRef.generatorRef: generators are not supported by Keyward", field)
 		}
 		var ref *esv1.SecretStoreRef
 		if d.SourceRef != nil {
@@ -122,7 +109,7 @@ func (f *fetcher) fetch(ctx context.Context) (fetched, error) {
 	}
 	for k := range f.out.data {
 		if !validKey.MatchString(k) {
-			return f.out, unsupported("the key %q is not a valid Secret key (letters, digits, '-', '_' and '.'); use rewrite or conversionStrategy Unicode", k)
+			return f.out, specerr.New("the key %q is not a valid Secret key (letters, digits, '-', '_' and '.'); use rewrite or conversionStrategy Unicode", k)
 		}
 	}
 	return f.out, nil
@@ -157,10 +144,10 @@ func (f *fetcher) fetchOne(ctx context.Context, ref *esv1.SecretStoreRef, rr esv
 	if err != nil {
 		return nil, fmt.Errorf("key %q: %w", rr.Key, err)
 	}
-	if err := checkNullBytes(rr.NullBytePolicy, v); err != nil {
+	if err := rewrite.CheckNullBytes(rr.NullBytePolicy, v); err != nil {
 		return nil, fmt.Errorf("key %q: %w", rr.Key, err)
 	}
-	d, err := decode(rr.DecodingStrategy, v)
+	d, err := rewrite.Decode(rr.DecodingStrategy, v)
 	if err != nil {
 		return nil, fmt.Errorf("key %q: %w", rr.Key, err)
 	}
@@ -171,7 +158,7 @@ func (f *fetcher) fetchFrom(ctx context.Context, from esv1.ExternalSecretDataFro
 	var ref *esv1.SecretStoreRef
 	if from.SourceRef != nil {
 		if from.SourceRef.GeneratorRef != nil {
-			return nil, unsupported("sourceRef.generatorRef: generators are not supported by Keyward")
+			return nil, specerr.New("sourceRef.generatorRef: generators are not supported by Keyward")
 		}
 		ref = from.SourceRef.SecretStoreRef
 	}
@@ -216,173 +203,27 @@ func (f *fetcher) fetchFrom(ctx context.Context, from esv1.ExternalSecretDataFro
 		}
 		conversion, decoding, nullBytes = from.Find.ConversionStrategy, from.Find.DecodingStrategy, from.Find.NullBytePolicy
 		// Remote names may hold '/', which a Secret key may not.
-		values = renameKeys(values, func(k string) string { return strings.ReplaceAll(k, "/", "_") })
+		values = rewrite.RenameKeys(values, func(k string) string { return strings.ReplaceAll(k, "/", "_") })
 	default:
-		return nil, unsupported("set one of extract, find or sourceRef.generatorRef")
+		return nil, specerr.New("set one of extract, find or sourceRef.generatorRef")
 	}
 	out := make(map[string][]byte, len(values))
 	for k, v := range values {
-		if err := checkNullBytes(nullBytes, v); err != nil {
+		if err := rewrite.CheckNullBytes(nullBytes, v); err != nil {
 			return nil, fmt.Errorf("key %q: %w", k, err)
 		}
-		d, err := decode(decoding, v)
+		d, err := rewrite.Decode(decoding, v)
 		if err != nil {
 			return nil, fmt.Errorf("key %q: %w", k, err)
 		}
 		out[k] = d
 	}
-	out, err := rewrite(out, from.Rewrite, field)
+	out, err := rewrite.Apply(out, from.Rewrite, field)
 	if err != nil {
 		return nil, err
 	}
 	if conversion == esv1.ConversionStrategyUnicode {
-		out = renameKeys(out, unicodeKey)
-	}
-	return out, nil
-}
-
-func renameKeys(in map[string][]byte, f func(string) string) map[string][]byte {
-	out := make(map[string][]byte, len(in))
-	for k, v := range in {
-		out[f(k)] = v
-	}
-	return out
-}
-
-// unicodeKey replaces characters a Secret key may not hold with _Uxxxx_, as ESO does.
-func unicodeKey(k string) string {
-	var b strings.Builder
-	for _, r := range k {
-		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '.' || r == '_') {
-			b.WriteRune(r)
-			continue
-		}
-		fmt.Fprintf(&b, "_U%04x_", r)
-	}
-	return b.String()
-}
-
-func checkNullBytes(policy esv1.ExternalSecretNullBytePolicy, v []byte) error {
-	if policy == esv1.NullBytePolicyFail && bytes.IndexByte(v, 0) >= 0 {
-		return errors.New("the value holds a NUL byte and nullBytePolicy is Fail")
-	}
-	return nil
-}
-
-// decode applies decodingStrategy. Errors never quote the value.
-func decode(strategy esv1.ExternalSecretDecodingStrategy, v []byte) ([]byte, error) {
-	switch strategy {
-	case "", esv1.DecodingStrategyNone:
-		return v, nil
-	case esv1.DecodingStrategyBase64:
-		d, err := base64.StdEncoding.DecodeString(string(v))
-		if err != nil {
-			return nil, errors.New("decodingStrategy Base64: the value is not base64")
-		}
-		return d, nil
-	case esv1.DecodingStrategyBase64URL:
-		d, err := base64.URLEncoding.DecodeString(string(v))
-		if err != nil {
-			return nil, errors.New("decodingStrategy Base64URL: the value is not base64url")
-		}
-		return d, nil
-	case esv1.DecodingStrategyAuto:
-		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-			if d, err := enc.DecodeString(string(v)); err == nil {
-				return d, nil
-			}
-		}
-		return v, nil
-	}
-	return nil, fmt.Errorf("decodingStrategy %q is unknown", strategy)
-}
-
-// rewrite renames keys through each rule in order.
-func rewrite(in map[string][]byte, rules []esv1.ExternalSecretRewrite, field string) (map[string][]byte, error) {
-	out := in
-	for i, rule := range rules {
-		rf := fmt.Sprintf("%s.rewrite[%d]", field, i)
-		switch {
-		case rule.Regexp != nil:
-			re, err := regexp.Compile(rule.Regexp.Source)
-			if err != nil {
-				return nil, unsupported("%s.regexp.source: %v", rf, err)
-			}
-			out = renameKeys(out, func(k string) string { return re.ReplaceAllString(k, rule.Regexp.Target) })
-		case rule.Transform != nil:
-			next := make(map[string][]byte, len(out))
-			for k, v := range out {
-				nk, err := template.Render(rf+".transform", rule.Transform.Template, map[string]string{"value": k}, template.MissingKeyError())
-				if err != nil {
-					// The error names rf.transform and holds no data.
-					return nil, unsupportedError{err.Error()}
-				}
-				next[string(nk)] = v
-			}
-			out = next
-		case rule.Merge != nil:
-			merged, err := merge(out, *rule.Merge, rf)
-			if err != nil {
-				return nil, err
-			}
-			out = merged
-		}
-	}
-	return out, nil
-}
-
-// merge joins the JSON objects held by the keys into one map: keys listed
-// in priority are merged last, so they win a conflict. With strategy JSON
-// the result is one key, into, holding the merged object.
-func merge(in map[string][]byte, m esv1.ExternalSecretRewriteMerge, field string) (map[string][]byte, error) {
-	keys := make([]string, 0, len(in))
-	for k := range in {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	rank := map[string]int{}
-	for i, p := range m.Priority {
-		if _, ok := in[p]; !ok && m.PriorityPolicy == "Strict" {
-			return nil, fmt.Errorf("%s.merge.priority: key %q is not among the values", field, p)
-		}
-		rank[p] = i + 1
-	}
-	sort.SliceStable(keys, func(a, b int) bool { return rank[keys[a]] < rank[keys[b]] })
-	merged := map[string]any{}
-	from := map[string]string{}
-	for _, k := range keys {
-		var obj map[string]any
-		if err := json.Unmarshal(in[k], &obj); err != nil {
-			return nil, fmt.Errorf("%s.merge: the value of key %q is not a JSON object", field, k)
-		}
-		for ok, ov := range obj {
-			if prev, dup := from[ok]; dup && m.ConflictPolicy == "Error" {
-				return nil, fmt.Errorf("%s.merge: key %q is set by both %q and %q", field, ok, prev, k)
-			}
-			merged[ok], from[ok] = ov, k
-		}
-	}
-	if m.Strategy == "JSON" {
-		if m.Into == "" {
-			return nil, unsupported("%s.merge.into: required with strategy JSON", field)
-		}
-		b, err := json.Marshal(merged)
-		if err != nil {
-			return nil, fmt.Errorf("%s.merge: the merged object cannot be encoded as JSON", field)
-		}
-		return map[string][]byte{m.Into: b}, nil
-	}
-	out := make(map[string][]byte, len(merged))
-	for k, v := range merged {
-		if s, ok := v.(string); ok {
-			out[k] = []byte(s)
-			continue
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s.merge: the value of key %q cannot be encoded as JSON", field, k)
-		}
-		out[k] = b
+		out = rewrite.RenameKeys(out, rewrite.UnicodeKey)
 	}
 	return out, nil
 }

@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/esrender"
+	"github.com/keyward/keyward/internal/specerr"
 )
 
 // objectHash is ESO's ObjectHash: sha3-224 of the value printed with %+v.
@@ -89,7 +91,7 @@ func collect(raw json.RawMessage, into map[string]bool) {
 // current (nil when there is none), with the keys, labels and annotations
 // this ExternalSecret set before and no longer produces removed, and
 // foreign ones kept.
-func desired(es *esv1.ExternalSecret, name string, current *corev1.Secret, r rendered) *corev1.Secret {
+func desired(es *esv1.ExternalSecret, name string, current *corev1.Secret, r esrender.Result) *corev1.Secret {
 	var s *corev1.Secret
 	if current == nil {
 		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: es.Namespace, Name: name}}
@@ -109,22 +111,22 @@ func desired(es *esv1.ExternalSecret, name string, current *corev1.Secret, r ren
 	if s.Data == nil {
 		s.Data = map[string][]byte{}
 	}
-	maps.Copy(s.Data, r.data)
+	maps.Copy(s.Data, r.Data)
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
 	}
-	maps.Copy(s.Labels, r.labels)
+	maps.Copy(s.Labels, r.Labels)
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}
 	}
-	maps.Copy(s.Annotations, r.annotations)
-	for _, f := range r.finalizers {
+	maps.Copy(s.Annotations, r.Annotations)
+	for _, f := range r.Finalizers {
 		if !slices.Contains(s.Finalizers, f) {
 			s.Finalizers = append(s.Finalizers, f)
 		}
 	}
-	if r.secretType != "" && current == nil {
-		s.Type = r.secretType
+	if r.Type != "" && current == nil {
+		s.Type = r.Type
 	}
 	if es.Spec.Target.Immutable && current == nil {
 		yes := true
@@ -163,9 +165,9 @@ func setOwner(s *corev1.Secret, es *esv1.ExternalSecret) error {
 				s.OwnerReferences[i] = ownerRef(es)
 				return nil
 			}
-			return unsupported("Secret %s/%s is owned by ExternalSecret %s", s.Namespace, s.Name, ref.Name)
+			return specerr.New("Secret %s/%s is owned by ExternalSecret %s", s.Namespace, s.Name, ref.Name)
 		}
-		return unsupported("Secret %s/%s is controlled by %s %s", s.Namespace, s.Name, ref.Kind, ref.Name)
+		return specerr.New("Secret %s/%s is controlled by %s %s", s.Namespace, s.Name, ref.Kind, ref.Name)
 	}
 	s.OwnerReferences = append(s.OwnerReferences, ownerRef(es))
 	return nil

@@ -12,126 +12,28 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/esrender"
 )
 
-func TestDecode(t *testing.T) {
-	tests := []struct {
-		strategy esv1.ExternalSecretDecodingStrategy
-		in, want string
-		fails    bool
-	}{
-		{"", "plain", "plain", false},
-		{esv1.DecodingStrategyNone, "aGk=", "aGk=", false},
-		{esv1.DecodingStrategyBase64, "aGk=", "hi", false},
-		{esv1.DecodingStrategyBase64, "s3cr3t!", "", true},
-		{esv1.DecodingStrategyBase64URL, "Pz8_", "???", false},
-		{esv1.DecodingStrategyAuto, "aGk=", "hi", false},
-		{esv1.DecodingStrategyAuto, "Pz8_", "???", false},
-		{esv1.DecodingStrategyAuto, "not base64!", "not base64!", false},
-	}
-	for _, tt := range tests {
-		got, err := decode(tt.strategy, []byte(tt.in))
-		if (err != nil) != tt.fails || string(got) != tt.want {
-			t.Errorf("decode(%s, %q) = %q, %v", tt.strategy, tt.in, got, err)
-		}
-		if err != nil && strings.Contains(err.Error(), tt.in) {
-			t.Errorf("decode error quotes the value: %v", err)
-		}
-	}
-}
-
-func TestRewrite(t *testing.T) {
-	in := map[string][]byte{"db-user": []byte("u"), "db-pass": []byte("p"), "other": []byte("o")}
-	tests := []struct {
-		name  string
-		rules []esv1.ExternalSecretRewrite
-		want  []string
-	}{
-		{"regexp", []esv1.ExternalSecretRewrite{{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "^db-", Target: ""}}}, []string{"other", "pass", "user"}},
-		{"chained", []esv1.ExternalSecretRewrite{
-			{Regexp: &esv1.ExternalSecretRewriteRegexp{Source: "^db-", Target: ""}},
-			{Transform: &esv1.ExternalSecretRewriteTransform{Template: `APP_{{ .value | upper }}`}},
-		}, []string{"APP_OTHER", "APP_PASS", "APP_USER"}},
-	}
-	for _, tt := range tests {
-		out, err := rewrite(in, tt.rules, "spec.dataFrom[0]")
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		keys := sortedKeys(out)
-		if strings.Join(keys, ",") != strings.Join(tt.want, ",") {
-			t.Errorf("%s: keys %v, want %v", tt.name, keys, tt.want)
-		}
-	}
-}
-
-func TestMerge(t *testing.T) {
-	in := map[string][]byte{"a": []byte(`{"x":"1","y":"a"}`), "b": []byte(`{"y":"b","z":{"n":1}}`)}
-	out, err := merge(in, esv1.ExternalSecretRewriteMerge{Priority: []string{"a"}}, "f")
+func TestRenderWithoutTemplate(t *testing.T) {
+	values := map[string][]byte{"user": []byte("app"), "password": []byte("pw")}
+	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Name: "es", Namespace: "ns", Labels: map[string]string{"team": "a"}, Annotations: map[string]string{lastApplied: "{}", "note": "x"}}}
+	got, err := render(context.Background(), nil, es, values)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(out["y"]) != "a" || string(out["x"]) != "1" || string(out["z"]) != `{"n":1}` {
-		t.Errorf("merge with priority a: %q", out)
+	gotData := map[string]string{}
+	for k, v := range got.Data {
+		gotData[k] = string(v)
 	}
-	if _, err := merge(in, esv1.ExternalSecretRewriteMerge{ConflictPolicy: "Error"}, "f"); err == nil {
-		t.Error("conflict not reported with conflictPolicy Error")
+	if !maps.Equal(gotData, map[string]string{"user": "app", "password": "pw"}) || !maps.Equal(got.Labels, map[string]string{"team": "a"}) {
+		t.Errorf("data %v labels %v; want the values and the ExternalSecret's labels", gotData, got.Labels)
 	}
-	out, err = merge(in, esv1.ExternalSecretRewriteMerge{Strategy: "JSON", Into: "all"}, "f")
-	if err != nil || len(out) != 1 || !strings.Contains(string(out["all"]), `"x":"1"`) {
-		t.Errorf("merge into one key: %q, %v", out, err)
+	if got.Annotations["note"] != "x" {
+		t.Errorf("annotations %v; want the ExternalSecret's", got.Annotations)
 	}
-}
-
-func TestUnicodeKey(t *testing.T) {
-	if got := unicodeKey("a/b é.c"); got != "a_U002f_b_U0020__U00e9_.c" {
-		t.Errorf("unicodeKey = %q", got)
-	}
-}
-
-func TestRenderPrecedence(t *testing.T) {
-	values := map[string][]byte{"user": []byte("app"), "password": []byte("pw")}
-	lit := "from-literal: '{{ .user }}'"
-	es := func(tmpl *esv1.ExternalSecretTemplate) *esv1.ExternalSecret {
-		return &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Name: "es", Namespace: "ns", Labels: map[string]string{"team": "a"}, Annotations: map[string]string{lastApplied: "{}", "note": "x"}},
-			Spec: esv1.ExternalSecretSpec{Target: esv1.ExternalSecretTarget{Template: tmpl}}}
-	}
-	tests := []struct {
-		name      string
-		tmpl      *esv1.ExternalSecretTemplate
-		wantData  map[string]string
-		wantLabel map[string]string
-	}{
-		{"no template copies data and metadata", nil, map[string]string{"user": "app", "password": "pw"}, map[string]string{"team": "a"}},
-		{"data templates replace", &esv1.ExternalSecretTemplate{Data: map[string]string{"dsn": "{{ .user }}:{{ .password }}"}},
-			map[string]string{"dsn": "app:pw"}, map[string]string{}},
-		{"merge keeps fetched data", &esv1.ExternalSecretTemplate{MergePolicy: esv1.MergePolicyMerge, Data: map[string]string{"user": "{{ .user | upper }}"}},
-			map[string]string{"user": "APP", "password": "pw"}, map[string]string{}},
-		{"metadata only keeps fetched data", &esv1.ExternalSecretTemplate{Metadata: esv1.ExternalSecretTemplateMetadata{Labels: map[string]string{"u": "{{ .user }}"}}},
-			map[string]string{"user": "app", "password": "pw"}, map[string]string{"u": "app"}},
-		{"data wins over templateFrom", &esv1.ExternalSecretTemplate{
-			TemplateFrom: []esv1.TemplateFrom{{Literal: &lit}},
-			Data:         map[string]string{"from-literal": "data"},
-		}, map[string]string{"from-literal": "data"}, map[string]string{}},
-	}
-	for _, tt := range tests {
-		got, err := render(context.Background(), nil, es(tt.tmpl), values)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		gotData := map[string]string{}
-		for k, v := range got.data {
-			gotData[k] = string(v)
-		}
-		if !maps.Equal(gotData, tt.wantData) || !maps.Equal(got.labels, tt.wantLabel) {
-			t.Errorf("%s: data %v labels %v; want %v %v", tt.name, gotData, got.labels, tt.wantData, tt.wantLabel)
-		}
-		if _, ok := got.annotations[lastApplied]; ok {
-			t.Errorf("%s: kubectl's last-applied annotation copied", tt.name)
-		}
-	}
-	if _, err := render(context.Background(), nil, es(&esv1.ExternalSecretTemplate{Data: map[string]string{"x": "{{ .nope }}"}}), values); err == nil {
-		t.Error("missing key in a template rendered without error")
+	if _, ok := got.Annotations[lastApplied]; ok {
+		t.Error("kubectl's last-applied annotation copied")
 	}
 }
 
@@ -145,7 +47,7 @@ func TestDesiredStripsOnlyWhatItOwned(t *testing.T) {
 			}}},
 		Data: map[string][]byte{"gone": []byte("1"), "kept": []byte("1"), "foreign": []byte("f")},
 	}
-	want := desired(es, "s", current, rendered{data: map[string][]byte{"kept": []byte("2")}, labels: map[string]string{}, annotations: map[string]string{}})
+	want := desired(es, "s", current, esrender.Result{Data: map[string][]byte{"kept": []byte("2")}, Labels: map[string]string{}, Annotations: map[string]string{}})
 	if got := sortedKeys(want.Data); strings.Join(got, ",") != "foreign,kept" || string(want.Data["kept"]) != "2" {
 		t.Errorf("data keys %v", got)
 	}

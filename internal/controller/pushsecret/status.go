@@ -1,0 +1,38 @@
+package pushsecret
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	esv1alpha1 "github.com/keyward/keyward/api/externalsecrets/v1alpha1"
+)
+
+func (r *Reconciler) setStatus(ctx context.Context, ps *esv1alpha1.PushSecret, status corev1.ConditionStatus, reason, msg string, synced esv1alpha1.SyncedPushSecretsMap) error {
+	orig := ps.DeepCopy()
+	cond := esv1alpha1.PushSecretStatusCondition{Type: esv1alpha1.PushSecretReady, Status: status, Reason: reason, Message: msg, LastTransitionTime: metav1.Now()}
+	for _, c := range ps.Status.Conditions {
+		if c.Type == cond.Type && c.Status == cond.Status {
+			cond.LastTransitionTime = c.LastTransitionTime
+		}
+	}
+	ps.Status.Conditions = []esv1alpha1.PushSecretStatusCondition{cond}
+	if synced != nil {
+		ps.Status.SyncedPushSecrets = synced
+		ps.Status.RefreshTime = metav1.NewTime(time.Now().Truncate(time.Second))
+		ps.Status.SyncedResourceVersion = fmt.Sprintf("%d", ps.Generation)
+	}
+	if equality.Semantic.DeepEqual(orig.Status, ps.Status) {
+		return nil
+	}
+	if err := r.Client.Status().Patch(ctx, ps, client.MergeFrom(orig)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("patching status of PushSecret %s/%s: %w", ps.Namespace, ps.Name, err)
+	}
+	return nil
+}
