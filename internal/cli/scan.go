@@ -17,7 +17,6 @@ import (
 	"github.com/keyward/keyward/internal/scan"
 	"github.com/keyward/keyward/internal/scan/baseline"
 	"github.com/keyward/keyward/internal/scan/config"
-	"github.com/keyward/keyward/internal/scan/report"
 	"github.com/keyward/keyward/internal/scan/source"
 	"github.com/keyward/keyward/internal/version"
 )
@@ -81,7 +80,7 @@ Exit status: 0 no findings, 1 findings, 2 error (findings found before the error
 	fl.StringVar(&f.configPath, "config", "", "configuration `FILE` (default $KEYWARD_SCAN_CONFIG or .keyward-scan.yaml)")
 	fl.StringVar(&f.baselinePath, "baseline", "", "baseline `FILE` of accepted findings (default .keyward-baseline.json if present)")
 	fl.BoolVar(&f.writeBaseline, "write-baseline", false, "accept all current findings: write them to the baseline file and exit 0")
-	fl.StringVarP(&f.format, "format", "f", "text", "output format: "+strings.Join(report.Formats, ", "))
+	fl.StringVarP(&f.format, "format", "f", "text", "output format: "+strings.Join(scan.Formats, ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of stdout (mode 0600 with --no-redact)")
 	fl.BoolVar(&f.noRedact, "no-redact", false, "show secret values in the report")
 	fl.IntVar(&f.workers, "workers", 0, "parallel workers (default: number of CPUs)")
@@ -94,7 +93,7 @@ func runScan(ctx context.Context, s Streams, getenv func(string) string, f scanF
 	}
 	usage := func(err error) error { return &ExitError{Code: 2, Err: err} }
 	if !validFormat(f.format) {
-		return usage(fmt.Errorf("unknown --format %q (want one of %s)", f.format, strings.Join(report.Formats, ", ")))
+		return usage(fmt.Errorf("unknown --format %q (want one of %s)", f.format, strings.Join(scan.Formats, ", ")))
 	}
 	root := "."
 	if len(args) > 0 && args[0] != "-" {
@@ -193,9 +192,9 @@ func runScan(ctx context.Context, s Streams, getenv func(string) string, f scanF
 		return nil
 	}
 
-	opts := report.Options{NoRedact: f.noRedact, ToolVersion: version.Get().Version, Describe: engine.Description}
+	opts := scan.ReportOptions{NoRedact: f.noRedact, ToolVersion: version.Get().Version, Describe: engine.Description}
 	if f.output == "" {
-		if err := report.Write(s.Out, f.format, findings, opts); err != nil {
+		if err := scan.WriteReport(s.Out, f.format, findings, opts); err != nil {
 			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
 		}
 	} else {
@@ -206,7 +205,7 @@ func runScan(ctx context.Context, s Streams, getenv func(string) string, f scanF
 			mode = privateFile
 		}
 		var buf bytes.Buffer
-		if err := report.Write(&buf, f.format, findings, opts); err != nil {
+		if err := scan.WriteReport(&buf, f.format, findings, opts); err != nil {
 			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
 		}
 		if err := writeFileAtomic(f.output, buf.Bytes(), mode); err != nil {
@@ -228,7 +227,7 @@ func runScan(ctx context.Context, s Streams, getenv func(string) string, f scanF
 }
 
 func validFormat(f string) bool {
-	for _, x := range report.Formats {
+	for _, x := range scan.Formats {
 		if f == x {
 			return true
 		}
