@@ -1,20 +1,16 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -81,18 +77,6 @@ relabelling it once 'keys list' shows that no SealedSecret still needs it.`,
 	return cmd
 }
 
-// keyInfo is one row of `keys list`.
-type keyInfo struct {
-	Fingerprint string    `json:"fingerprint"`
-	Secret      string    `json:"secret"`
-	NotBefore   time.Time `json:"notBefore"`
-	NotAfter    time.Time `json:"notAfter"`
-	Current     bool      `json:"current"`
-	// SealedSecrets counts those whose status says this key opened them;
-	// nil when SealedSecrets could not be listed.
-	SealedSecrets *int `json:"sealedSecrets,omitempty"`
-}
-
 func newKeysListCommand(s Streams, getenv func(string) string, f *keysFlags) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
@@ -105,7 +89,7 @@ func newKeysListCommand(s Streams, getenv func(string) string, f *keysFlags) *co
 				return err
 			}
 			ctx := cmd.Context()
-			infos, unrecorded, err := listKeys(ctx, kube, c, f.controller.namespace, f.prefix)
+			infos, unrecorded, err := keys.List(ctx, kube, c, f.controller.namespace, f.prefix)
 			if err != nil {
 				return err
 			}
@@ -148,53 +132,6 @@ func newKeysListCommand(s Streams, getenv func(string) string, f *keysFlags) *co
 	}
 	cmd.Flags().StringVarP(&format, "output", "o", "table", "table or json")
 	return cmd
-}
-
-// listKeys reads the key Secrets and counts, from SealedSecret status, which
-// key opened what. unrecorded counts SealedSecrets without that record.
-func listKeys(ctx context.Context, kube corev1client.CoreV1Interface, c client.Client, namespace, prefix string) ([]keyInfo, int, error) {
-	secrets, err := keys.KeySecrets(ctx, kube, namespace, prefix)
-	if err != nil {
-		return nil, 0, err
-	}
-	var infos []keyInfo
-	for i := range secrets {
-		ks, err := keys.ParseKeySecret(&secrets[i])
-		if err != nil {
-			return nil, 0, err
-		}
-		for _, k := range ks {
-			infos = append(infos, keyInfo{Fingerprint: k.Fingerprint, Secret: k.SecretName, NotBefore: k.Cert.NotBefore, NotAfter: k.Cert.NotAfter})
-		}
-	}
-	// Newest first, as the controller orders them; the first is current.
-	slices.SortStableFunc(infos, func(a, b keyInfo) int { return b.NotBefore.Compare(a.NotBefore) })
-	if len(infos) > 0 {
-		infos[0].Current = true
-	}
-	var list ssv1.SealedSecretList
-	if err := c.List(ctx, &list); err != nil {
-		if apierrors.IsForbidden(err) {
-			return infos, 0, nil
-		}
-		return nil, 0, fmt.Errorf("listing SealedSecrets: %w", err)
-	}
-	counts := map[string]int{}
-	unrecorded := 0
-	for _, ss := range list.Items {
-		if ss.Status == nil || len(ss.Status.KeyFingerprints) == 0 {
-			unrecorded++
-			continue
-		}
-		for _, fp := range ss.Status.KeyFingerprints {
-			counts[fp]++
-		}
-	}
-	for i := range infos {
-		n := counts[infos[i].Fingerprint]
-		infos[i].SealedSecrets = &n
-	}
-	return infos, unrecorded, nil
 }
 
 func age(d time.Duration) string {
@@ -259,17 +196,14 @@ SealedSecrets offline. The file holds private keys and is written with mode
 			if err != nil {
 				return err
 			}
-			secrets, err := keys.KeySecrets(cmd.Context(), kube, f.controller.namespace, f.prefix)
+			list, err := keys.Backup(cmd.Context(), kube, f.controller.namespace, f.prefix)
 			if err != nil {
 				return err
 			}
-			if len(secrets) == 0 {
-				return fmt.Errorf("no key Secrets in namespace %s to back up", f.controller.namespace)
-			}
-			if err := writeKeyBackup(s, output, format, secrets); err != nil {
+			if err := writeKeyBackup(s, output, format, list); err != nil {
 				return err
 			}
-			fmt.Fprintf(s.Err, "backed up %d key Secrets from %s\n", len(secrets), f.controller.namespace)
+			fmt.Fprintf(s.Err, "backed up %d key Secrets from %s\n", len(list.Items), f.controller.namespace)
 			return nil
 		},
 	}
@@ -296,78 +230,46 @@ error, never overwritten. A running controller uses restored keys at once.`,
 			if err != nil {
 				return err
 			}
-			return restoreKeys(cmd.Context(), s, kube, f.controller.namespace, input)
+			secrets, err := readBackup(input)
+			if err != nil {
+				return err
+			}
+			r, err := keys.Restore(cmd.Context(), kube, f.controller.namespace, input, secrets)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(s.Err, "restored %d key Secrets into %s (%d already there)\n", r.Created, f.controller.namespace, r.Kept)
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&input, "filename", "f", "", "backup file")
 	return cmd
 }
 
-func restoreKeys(ctx context.Context, s Streams, kube corev1client.CoreV1Interface, namespace, path string) error {
+// readBackup reads the Secrets of a key backup file.
+func readBackup(path string) ([]*corev1.Secret, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("reading backup: %w", err)
+		return nil, fmt.Errorf("reading backup: %w", err)
 	}
 	docs, err := sealing.ReadDocuments(strings.NewReader(string(data)))
 	if err != nil {
-		return fmt.Errorf("backup %s: %w", path, err)
+		return nil, fmt.Errorf("backup %s: %w", path, err)
 	}
 	secrets, err := sealing.DecodeSecrets(docs)
 	if err != nil {
-		return fmt.Errorf("backup %s: %w", path, err)
+		return nil, fmt.Errorf("backup %s: %w", path, err)
 	}
-	if len(secrets) == 0 {
-		return fmt.Errorf("backup %s holds no Secret", path)
-	}
-	// Check everything before creating anything.
-	for _, sec := range secrets {
-		if _, err := keys.ParseKeySecret(sec); err != nil {
-			return fmt.Errorf("backup %s: %w", path, err)
-		}
-	}
-	var created, kept int
-	for _, sec := range secrets {
-		sec = sec.DeepCopy()
-		sec.Namespace = namespace
-		sec.ResourceVersion, sec.UID = "", ""
-		_, err := kube.Secrets(namespace).Create(ctx, sec, metav1.CreateOptions{})
-		switch {
-		case err == nil:
-			created++
-		case apierrors.IsAlreadyExists(err):
-			live, gerr := kube.Secrets(namespace).Get(ctx, sec.Name, metav1.GetOptions{})
-			if gerr != nil {
-				return fmt.Errorf("key Secret %s/%s: %w", namespace, sec.Name, gerr)
-			}
-			if string(live.Data[corev1.TLSPrivateKeyKey]) != string(sec.Data[corev1.TLSPrivateKeyKey]) {
-				return fmt.Errorf("key Secret %s/%s exists with a different key; not overwriting it (restore under another name, or remove it yourself)", namespace, sec.Name)
-			}
-			kept++
-		default:
-			return fmt.Errorf("creating key Secret %s/%s: %w", namespace, sec.Name, err)
-		}
-	}
-	fmt.Fprintf(s.Err, "restored %d key Secrets into %s (%d already there)\n", created, namespace, kept)
-	return nil
+	return secrets, nil
 }
 
-// writeKeyBackup writes the key Secrets as a v1 List, stripped of server
-// fields, to output (mode 0600 whatever the file had) or standard output.
-func writeKeyBackup(s Streams, output, format string, secrets []corev1.Secret) error {
-	list := corev1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
-	for _, sec := range secrets {
-		sec.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}
-		sec.ObjectMeta = metav1.ObjectMeta{Name: sec.Name, Namespace: sec.Namespace, Labels: sec.Labels, Annotations: sec.Annotations}
-		b, err := json.Marshal(sec)
-		if err != nil {
-			return fmt.Errorf("encoding key Secret %s/%s: %w", sec.Namespace, sec.Name, err)
-		}
-		list.Items = append(list.Items, runtime.RawExtension{Raw: b})
-	}
+// writeKeyBackup writes a key backup to output (mode 0600 whatever the file
+// had) or standard output.
+func writeKeyBackup(s Streams, output, format string, list *corev1.List) error {
 	if output != "" {
 		format = sealing.FormatForFile(output, format)
 	}
-	b, err := sealing.Encode(format, &list)
+	b, err := sealing.Encode(format, list)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/keyward/keyward/internal/keys"
 )
@@ -19,7 +20,11 @@ func TestKeyBackupFileIsPrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := []corev1.Secret{*pair.Secret("kube-system", "sealed-secrets-keyabcde", nil, nil)}
+	kube := fake.NewClientset(pair.Secret("kube-system", "sealed-secrets-keyabcde", nil, nil)).CoreV1()
+	list, err := keys.Backup(context.Background(), kube, "kube-system", keys.DefaultKeyPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, existing := range []os.FileMode{0, 0o644, 0o666} {
 		t.Run(existing.String(), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "backup.yaml")
@@ -32,7 +37,7 @@ func TestKeyBackupFileIsPrivate(t *testing.T) {
 				}
 			}
 			var stdout bytes.Buffer
-			if err := writeKeyBackup(Streams{Out: &stdout}, path, "yaml", secrets); err != nil {
+			if err := writeKeyBackup(Streams{Out: &stdout}, path, "yaml", list); err != nil {
 				t.Fatal(err)
 			}
 			if stdout.Len() != 0 {

@@ -6,23 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/keyward/keyward/internal/scan"
-	"github.com/keyward/keyward/internal/scan/baseline"
-	"github.com/keyward/keyward/internal/scan/config"
-	"github.com/keyward/keyward/internal/scan/report"
-	"github.com/keyward/keyward/internal/scan/source"
 	"github.com/keyward/keyward/internal/version"
 )
-
-const defaultBaseline = ".keyward-baseline.json"
 
 type scanFlags struct {
 	git, staged    bool
@@ -63,7 +55,7 @@ Exit status: 0 no findings, 1 findings, 2 error (findings found before the error
 				return &ExitError{Code: 2, Err: errors.New("--since needs --git")}
 			}
 			if f.since != "" {
-				if err := source.CheckRevision(f.since); err != nil {
+				if err := scan.CheckRevision(f.since); err != nil {
 					return &ExitError{Code: 2, Err: fmt.Errorf("--since: %w", err)}
 				}
 			}
@@ -81,7 +73,7 @@ Exit status: 0 no findings, 1 findings, 2 error (findings found before the error
 	fl.StringVar(&f.configPath, "config", "", "configuration `FILE` (default $KEYWARD_SCAN_CONFIG or .keyward-scan.yaml)")
 	fl.StringVar(&f.baselinePath, "baseline", "", "baseline `FILE` of accepted findings (default .keyward-baseline.json if present)")
 	fl.BoolVar(&f.writeBaseline, "write-baseline", false, "accept all current findings: write them to the baseline file and exit 0")
-	fl.StringVarP(&f.format, "format", "f", "text", "output format: "+strings.Join(report.Formats, ", "))
+	fl.StringVarP(&f.format, "format", "f", "text", "output format: "+strings.Join(scan.Formats, ", "))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of stdout (mode 0600 with --no-redact)")
 	fl.BoolVar(&f.noRedact, "no-redact", false, "show secret values in the report")
 	fl.IntVar(&f.workers, "workers", 0, "parallel workers (default: number of CPUs)")
@@ -92,110 +84,31 @@ func runScan(ctx context.Context, s Streams, getenv func(string) string, f scanF
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	usage := func(err error) error { return &ExitError{Code: 2, Err: err} }
-	if !validFormat(f.format) {
-		return usage(fmt.Errorf("unknown --format %q (want one of %s)", f.format, strings.Join(report.Formats, ", ")))
+	if !slices.Contains(scan.Formats, f.format) {
+		return &ExitError{Code: 2, Err: fmt.Errorf("unknown --format %q (want one of %s)", f.format, strings.Join(scan.Formats, ", "))}
 	}
-	root := "."
-	if len(args) > 0 && args[0] != "-" {
-		if f.git || f.staged {
-			root = args[0]
-		} else if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
-			root = args[0]
-		}
+	configPath := f.configPath
+	if configPath == "" {
+		configPath = getenv("KEYWARD_SCAN_CONFIG")
 	}
-
-	cfg, err := loadConfig(f.configPath, getenv, root)
+	res, err := scan.Run(ctx, scan.Options{
+		Paths: args, Stdin: s.In,
+		Git: f.git, Staged: f.staged, Since: f.since,
+		ConfigPath: configPath, BaselinePath: f.baselinePath, WriteBaseline: f.writeBaseline,
+		Workers:  f.workers,
+		Progress: func(st *scan.Stats) func() { return startProgress(s.Err, getenv, st) },
+	})
 	if err != nil {
-		return usage(err)
+		return &ExitError{Code: 2, Err: err}
 	}
-	engine, err := scan.NewEngine(cfg.Rules, cfg.Disabled, scan.Allowlist{Secrets: cfg.Secrets, Stopwords: cfg.Stopwords})
-	if err != nil {
-		return usage(err)
-	}
-	bpath, bexplicit := f.baselinePath, f.baselinePath != ""
-	if !bexplicit {
-		bpath = filepath.Join(root, defaultBaseline)
-	}
-	var base *baseline.Baseline
-	switch {
-	case f.writeBaseline:
-		if base, err = baseline.LoadOrNew(bpath); err != nil {
-			return usage(err)
-		}
-	default:
-		base, err = baseline.Load(bpath)
-		if err != nil && (bexplicit || !errors.Is(err, fs.ErrNotExist)) {
-			return usage(err)
-		}
-	}
-	salt := baseline.DefaultSalt
-	if base != nil {
-		salt = base.Salt
-	}
-
-	skip := func(rel string) bool {
-		for _, re := range cfg.Paths {
-			if re.MatchString(rel) {
-				return true
-			}
-		}
-		return false
-	}
-	sc := scan.New(scan.Options{Engine: engine, Workers: f.workers})
-	var findings []scan.Finding
-	emit := func(fd scan.Finding) { findings = append(findings, fd) }
-
-	stop := startProgress(s.Err, getenv, &sc.Stats)
-	switch {
-	case f.git:
-		err = sc.Git(ctx, source.GitOptions{Repo: root, Since: f.since}, skip, emit)
-	case f.staged:
-		err = sc.Staged(ctx, root, skip, emit)
-	default:
-		if len(args) == 0 {
-			args = []string{"."}
-		}
-		inputs := make([]scan.Input, len(args))
-		for i, a := range args {
-			inputs[i] = scan.Input{Path: a}
-			if a == "-" {
-				inputs[i].Reader = s.In
-			}
-		}
-		err = sc.Files(ctx, inputs, skip, emit)
-	}
-	stop()
-	scanErr := err
-
-	scan.Sort(findings)
-	kept := findings[:0]
-	for _, fd := range findings {
-		fd.Fingerprint = baseline.Hash(salt, fd.Rule, fd.File, fd.Secret)
-		if f.writeBaseline || base == nil || !base.Contains(fd.Rule, fd.File, fd.Fingerprint) {
-			kept = append(kept, fd)
-		}
-	}
-	findings = kept
-
 	if f.writeBaseline {
-		if scanErr != nil {
-			return &ExitError{Code: 2, Err: fmt.Errorf("not writing a baseline from an incomplete scan: %w", scanErr)}
-		}
-		base.Reset()
-		for _, fd := range findings {
-			base.Add(fd.Rule, fd.File, fd.Fingerprint, fd.StartLine)
-		}
-		if err := base.Write(bpath); err != nil {
-			return &ExitError{Code: 2, Err: err}
-		}
-		fmt.Fprintf(s.Err, "wrote %d findings to %s\n", len(base.Findings), bpath)
+		fmt.Fprintf(s.Err, "wrote %d findings to %s\n", res.BaselineEntries, res.BaselineWritten)
 		return nil
 	}
 
-	opts := report.Options{NoRedact: f.noRedact, ToolVersion: version.Get().Version, Describe: engine.Description}
+	opts := scan.ReportOptions{NoRedact: f.noRedact, ToolVersion: version.Get().Version}
 	if f.output == "" {
-		if err := report.Write(s.Out, f.format, findings, opts); err != nil {
+		if err := res.Report(s.Out, f.format, opts); err != nil {
 			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
 		}
 	} else {
@@ -206,57 +119,31 @@ func runScan(ctx context.Context, s Streams, getenv func(string) string, f scanF
 			mode = privateFile
 		}
 		var buf bytes.Buffer
-		if err := report.Write(&buf, f.format, findings, opts); err != nil {
+		if err := res.Report(&buf, f.format, opts); err != nil {
 			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
 		}
 		if err := writeFileAtomic(f.output, buf.Bytes(), mode); err != nil {
 			return &ExitError{Code: 2, Err: fmt.Errorf("write report: %w", err)}
 		}
 	}
-	if scanErr != nil {
-		fmt.Fprintf(s.Err, "keyward scan: incomplete, %d findings before the error\n", len(findings))
-	} else {
-		summary(s.Err, sc, len(findings), f.git)
+	if res.Err != nil {
+		fmt.Fprintf(s.Err, "keyward scan: incomplete, %d findings before the error\n", len(res.Findings))
+		return &ExitError{Code: 2, Err: res.Err}
 	}
-	if scanErr != nil {
-		return &ExitError{Code: 2, Err: scanErr}
-	}
-	if len(findings) > 0 {
+	summary(s.Err, res, f.git)
+	if len(res.Findings) > 0 {
 		return &ExitError{Code: 1}
 	}
 	return nil
 }
 
-func validFormat(f string) bool {
-	for _, x := range report.Formats {
-		if f == x {
-			return true
-		}
-	}
-	return false
-}
-
-func loadConfig(flag string, getenv func(string) string, root string) (*config.Config, error) {
-	path := flag
-	if path == "" {
-		path = getenv("KEYWARD_SCAN_CONFIG")
-	}
-	if path == "" {
-		p := filepath.Join(root, config.DefaultName)
-		if _, err := os.Stat(p); err != nil {
-			return config.Default(), nil
-		}
-		path = p
-	}
-	return config.Load(path)
-}
-
-func summary(w io.Writer, sc *scan.Scanner, n int, git bool) {
-	what := fmt.Sprintf("%d files", sc.Stats.Files.Load())
+func summary(w io.Writer, res scan.Result, git bool) {
+	what := fmt.Sprintf("%d files", res.Files)
 	if git {
-		what = fmt.Sprintf("%d commits", sc.Stats.Commits.Load())
+		what = fmt.Sprintf("%d commits", res.Commits)
 	}
-	mb := float64(sc.Stats.Bytes.Load()) / 1e6
+	mb := float64(res.Bytes) / 1e6
+	n := len(res.Findings)
 	switch n {
 	case 0:
 		fmt.Fprintf(w, "keyward scan: no secrets found (%s, %.1f MB)\n", what, mb)

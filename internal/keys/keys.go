@@ -1,6 +1,8 @@
 // Package keys handles sealing key pairs: parsing private keys and
 // certificates, generating a pair offline, and the key Secret that a
-// controller reads (shaped as Bitnami's, so backups move both ways).
+// controller reads (shaped as Bitnami's, so backups move both ways); and
+// the operator's view of a cluster's keys: listing what each still opens,
+// backing them up and restoring them.
 package keys
 
 import (

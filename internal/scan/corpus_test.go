@@ -19,7 +19,7 @@ func newScanner(t testing.TB) *scan.Scanner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return scan.New(scan.Options{Engine: e})
+	return scan.New(scan.ScannerOptions{Engine: e})
 }
 
 type loc struct {

@@ -82,7 +82,7 @@ func TestChunkBoundary(t *testing.T) {
 		line++
 	}
 	e, _ := scan.NewEngine(rules.Builtin(), nil, scan.Allowlist{})
-	s := scan.New(scan.Options{Engine: e, ChunkSize: 64 << 10, Overlap: 8 << 10})
+	s := scan.New(scan.ScannerOptions{Engine: e, ChunkSize: 64 << 10, Overlap: 8 << 10})
 	got := map[int]int{}
 	err := s.Files(context.Background(), []scan.Input{{Path: "-", Reader: &b}}, nil, func(f scan.Finding) { got[f.StartLine]++ })
 	if err != nil {

@@ -18,8 +18,8 @@ import (
 	"github.com/keyward/keyward/internal/scan/source"
 )
 
-// Options configure a Scanner.
-type Options struct {
+// ScannerOptions configure a Scanner.
+type ScannerOptions struct {
 	Engine  *Engine
 	Workers int // default GOMAXPROCS
 	// ChunkSize bounds the text held per worker; Overlap is how much of a
@@ -36,14 +36,14 @@ type Stats struct {
 
 // Scanner runs an Engine over sources in parallel.
 type Scanner struct {
-	opts  Options
+	opts  ScannerOptions
 	Stats Stats
 	mu    sync.Mutex
 	errs  []error
 }
 
 // New returns a Scanner with defaults filled in.
-func New(o Options) *Scanner {
+func New(o ScannerOptions) *Scanner {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}

@@ -1,4 +1,4 @@
-package report
+package scan
 
 import (
 	"bytes"
@@ -7,14 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyward/keyward/internal/scan"
 	"github.com/keyward/keyward/internal/scan/source"
 )
 
 const planted = "ghp_PLANTEDSECRETVALUEplantedsecretvalue1"
 
-func findings() []scan.Finding {
-	return []scan.Finding{
+func findings() []Finding {
+	return []Finding{
 		{Rule: "github-token", Description: "GitHub token", File: "a.env", StartLine: 3, EndLine: 3, StartColumn: 5, EndColumn: 45,
 			Secret: planted, Public: 4, Fingerprint: "abc123"},
 		{Rule: "generic-password", Description: "Hardcoded password", File: "b.yaml", StartLine: 9, EndLine: 9,
@@ -25,7 +24,7 @@ func findings() []scan.Finding {
 func TestRedactedByDefault(t *testing.T) {
 	for _, f := range Formats {
 		var buf bytes.Buffer
-		if err := Write(&buf, f, findings(), Options{}); err != nil {
+		if err := WriteReport(&buf, f, findings(), ReportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		out := buf.String()
@@ -36,7 +35,7 @@ func TestRedactedByDefault(t *testing.T) {
 			t.Errorf("%s: finding missing:\n%s", f, out)
 		}
 		buf.Reset()
-		Write(&buf, f, findings(), Options{NoRedact: true})
+		WriteReport(&buf, f, findings(), ReportOptions{NoRedact: true})
 		if !strings.Contains(buf.String(), planted) {
 			t.Errorf("%s --no-redact: secret not shown", f)
 		}
@@ -45,7 +44,7 @@ func TestRedactedByDefault(t *testing.T) {
 
 func TestJSONShape(t *testing.T) {
 	var buf bytes.Buffer
-	Write(&buf, "json", findings(), Options{})
+	WriteReport(&buf, "json", findings(), ReportOptions{})
 	var got []map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatal(err)
@@ -59,7 +58,7 @@ func TestJSONShape(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 	buf.Reset()
-	Write(&buf, "json", nil, Options{})
+	WriteReport(&buf, "json", nil, ReportOptions{})
 	if strings.TrimSpace(buf.String()) != "[]" {
 		t.Errorf("empty report = %q, want []", buf.String())
 	}
@@ -67,7 +66,7 @@ func TestJSONShape(t *testing.T) {
 
 func TestSARIFAndJUnitParse(t *testing.T) {
 	var buf bytes.Buffer
-	Write(&buf, "sarif", findings(), Options{Describe: func(id string) string { return "desc " + id }})
+	WriteReport(&buf, "sarif", findings(), ReportOptions{Describe: func(id string) string { return "desc " + id }})
 	var log sarifLog
 	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
 		t.Fatal(err)
@@ -77,7 +76,7 @@ func TestSARIFAndJUnitParse(t *testing.T) {
 		t.Errorf("sarif: %+v", log)
 	}
 	buf.Reset()
-	Write(&buf, "junit", findings(), Options{})
+	WriteReport(&buf, "junit", findings(), ReportOptions{})
 	var suites junitSuites
 	if err := xml.Unmarshal(buf.Bytes(), &suites); err != nil {
 		t.Fatal(err)
@@ -85,7 +84,7 @@ func TestSARIFAndJUnitParse(t *testing.T) {
 	if s := suites.Suites[0]; s.Failures != 2 || len(s.Cases) != 2 {
 		t.Errorf("junit: %+v", s)
 	}
-	if err := Write(&buf, "csv", nil, Options{}); err == nil {
+	if err := WriteReport(&buf, "csv", nil, ReportOptions{}); err == nil {
 		t.Error("unknown format accepted")
 	}
 }

@@ -1,6 +1,7 @@
-// Package report writes scan findings as text, JSON, SARIF or JUnit XML.
-// Secrets are redacted unless the caller asks otherwise.
-package report
+package scan
+
+// Reports: findings as text, JSON, SARIF or JUnit XML. Secrets are redacted
+// unless the caller asks otherwise.
 
 import (
 	"encoding/json"
@@ -8,23 +9,21 @@ import (
 	"fmt"
 	"io"
 	"sort"
-
-	"github.com/keyward/keyward/internal/scan"
 )
 
-// Formats lists the supported formats.
+// Formats lists the supported report formats.
 var Formats = []string{"text", "json", "sarif", "junit"}
 
-// Options control a report.
-type Options struct {
+// ReportOptions control a report.
+type ReportOptions struct {
 	NoRedact    bool
 	ToolVersion string
 	// Describe returns a rule's description (for SARIF rule metadata).
 	Describe func(id string) string
 }
 
-// Write renders findings in the given format.
-func Write(w io.Writer, format string, fs []scan.Finding, o Options) error {
+// WriteReport renders findings in the given format.
+func WriteReport(w io.Writer, format string, fs []Finding, o ReportOptions) error {
 	switch format {
 	case "", "text":
 		return writeText(w, fs, o)
@@ -38,14 +37,14 @@ func Write(w io.Writer, format string, fs []scan.Finding, o Options) error {
 	return fmt.Errorf("unknown format %q (want one of text, json, sarif, junit)", format)
 }
 
-func secret(f scan.Finding, o Options) string {
+func secret(f Finding, o ReportOptions) string {
 	if o.NoRedact {
 		return f.Secret
 	}
 	return f.Redacted()
 }
 
-func writeText(w io.Writer, fs []scan.Finding, o Options) error {
+func writeText(w io.Writer, fs []Finding, o ReportOptions) error {
 	for _, f := range fs {
 		loc := fmt.Sprintf("%s:%d", f.File, f.StartLine)
 		if f.StartColumn > 0 {
@@ -81,7 +80,7 @@ type jsonFinding struct {
 	Message     string `json:"message,omitempty"`
 }
 
-func writeJSON(w io.Writer, fs []scan.Finding, o Options) error {
+func writeJSON(w io.Writer, fs []Finding, o ReportOptions) error {
 	out := make([]jsonFinding, 0, len(fs))
 	for _, f := range fs {
 		j := jsonFinding{Rule: f.Rule, Description: f.Description, File: f.File, StartLine: f.StartLine, EndLine: f.EndLine,
@@ -147,7 +146,7 @@ type sarifRegion struct {
 	EndColumn   int `json:"endColumn,omitempty"`
 }
 
-func writeSARIF(w io.Writer, fs []scan.Finding, o Options) error {
+func writeSARIF(w io.Writer, fs []Finding, o ReportOptions) error {
 	ruleSet := map[string]bool{}
 	results := make([]sarifResult, 0, len(fs))
 	for _, f := range fs {
@@ -213,7 +212,7 @@ type junitFailure struct {
 
 // writeJUnit: one failing test case per finding, or one passing case when
 // clean, so CI dashboards show the scan ran.
-func writeJUnit(w io.Writer, fs []scan.Finding, o Options) error {
+func writeJUnit(w io.Writer, fs []Finding, o ReportOptions) error {
 	s := junitSuite{Name: "keyward scan", Tests: max(len(fs), 1), Failures: len(fs)}
 	for _, f := range fs {
 		msg := fmt.Sprintf("%s at %s:%d", f.Description, f.File, f.StartLine)
