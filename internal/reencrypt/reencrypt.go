@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
+	"github.com/keyward/keyward/internal/atomicfile"
 	"github.com/keyward/keyward/internal/seal"
 	"github.com/keyward/keyward/internal/sealing"
 )
@@ -201,8 +202,9 @@ func File(ctx context.Context, path string, r Resealer, dryRun bool) (Stats, err
 	if dryRun {
 		return st, nil
 	}
-	if err := writeAtomic(path, []byte(text)); err != nil {
-		return st, fmt.Errorf("%s: %w", path, err)
+	// The file keeps its mode: it is the repository's, not ours.
+	if err := atomicfile.WriteKeepMode(path, []byte(text), 0o644); err != nil {
+		return st, err
 	}
 	return st, nil
 }
@@ -239,36 +241,6 @@ func manifestFiles(paths []string) ([]string, error) {
 		}
 	}
 	return files, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	info, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".reencrypt-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	// Synced before the rename, so a crash leaves the old file or the new
-	// one, never an empty one.
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func encodeStd(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
