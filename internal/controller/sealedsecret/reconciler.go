@@ -36,7 +36,6 @@ import (
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/controller/secretwrite"
 	"github.com/keyward/keyward/internal/keys"
-	"github.com/keyward/keyward/internal/seal"
 	"github.com/keyward/keyward/internal/sealing"
 )
 
@@ -254,7 +253,7 @@ func sourceDigest(ss *ssv1.SealedSecret) string {
 		return "" // never equal to a recorded digest: the Secret is rebuilt
 	}
 	h := sha256.New()
-	label := seal.Label(sealing.ScopeOf(ss.Annotations), ss.Namespace, ss.Name)
+	label := sealing.Label(ss)
 	fmt.Fprintf(h, "%s\x00%s\x00%q\x00", digestVersion, ss.UID, label)
 	h.Write(spec)
 	return hex.EncodeToString(h.Sum(nil))
@@ -438,9 +437,9 @@ func (r *Reconciler) write(ctx context.Context, ss *ssv1.SealedSecret, desired *
 func merged(existing, desired *corev1.Secret) *corev1.Secret {
 	out := existing.DeepCopy()
 	if existing.Annotations[ssv1.PatchAnnotation] == "true" {
-		out.Data = mergeMap(out.Data, desired.Data)
-		out.Labels = mergeMap(out.Labels, desired.Labels)
-		out.Annotations = mergeMap(out.Annotations, desired.Annotations)
+		out.Data = sealing.MergeMap(out.Data, desired.Data)
+		out.Labels = sealing.MergeMap(out.Labels, desired.Labels)
+		out.Annotations = sealing.MergeMap(out.Annotations, desired.Annotations)
 		if existing.Annotations[ssv1.ManagedAnnotation] == "true" {
 			out.OwnerReferences = desired.OwnerReferences
 		}
@@ -452,16 +451,6 @@ func merged(existing, desired *corev1.Secret) *corev1.Secret {
 	}
 	out.Type = desired.Type
 	return out
-}
-
-func mergeMap[V any](dst, src map[string]V) map[string]V {
-	if dst == nil && len(src) > 0 {
-		dst = make(map[string]V, len(src))
-	}
-	for k, v := range src {
-		dst[k] = v
-	}
-	return dst
 }
 
 // succeeded records Synced=True.
@@ -491,7 +480,7 @@ func (r *Reconciler) fail(ctx context.Context, ss *ssv1.SealedSecret, reason, ev
 // causes, never values.
 func message(err error) string {
 	msg := err.Error()
-	if errors.Is(err, seal.ErrNoKey) {
+	if errors.Is(err, sealing.ErrNoKey) {
 		msg += " (the value was sealed for a key this controller does not have, for another name or namespace, or was altered)"
 	}
 	return msg
