@@ -21,7 +21,6 @@ import (
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/atomicfile"
-	"github.com/keyward/keyward/internal/seal"
 	"github.com/keyward/keyward/internal/sealing"
 )
 
@@ -40,30 +39,7 @@ type Offline struct {
 
 // Reseal implements Resealer.
 func (o Offline) Reseal(_ context.Context, ss *ssv1.SealedSecret, _ []byte) (*ssv1.SealedSecret, error) {
-	if ss.Spec.Data != nil {
-		return sealing.Reencrypt(ss, o.Keys, o.Target)
-	}
-	label := seal.Label(sealing.ScopeOf(ss.Annotations), ss.Namespace, ss.Name)
-	out := ss.DeepCopy()
-	var failed []*sealing.ItemError
-	for name, text := range ss.Spec.EncryptedData {
-		plain, idx, err := seal.OpenString(o.Keys, label, text)
-		if err != nil {
-			failed = append(failed, &sealing.ItemError{Item: name, Err: err})
-			continue
-		}
-		if o.Keys[idx].PublicKey.Equal(o.Target) {
-			continue
-		}
-		if out.Spec.EncryptedData[name], err = seal.EncryptToString(nil, o.Target, label, plain); err != nil {
-			failed = append(failed, &sealing.ItemError{Item: name, Err: err})
-		}
-	}
-	if len(failed) > 0 {
-		sort.Slice(failed, func(i, j int) bool { return failed[i].Item < failed[j].Item })
-		return nil, &sealing.UnsealError{Namespace: ss.Namespace, Name: ss.Name, Items: failed}
-	}
-	return out, nil
+	return sealing.ReencryptStale(ss, o.Keys, o.Target)
 }
 
 // Stats summarise a run.
