@@ -137,16 +137,9 @@ func runSeal(ctx context.Context, s Streams, getenv func(string) string, f *seal
 		return err
 	}
 	opts := sealing.Options{Scope: scope, Name: f.name, Namespace: f.namespace, DefaultNamespace: ctxNS, AllowEmptyData: f.allowEmptyData}
-	docs, err := sealing.ReadDocuments(in)
+	secrets, err := sealing.ReadSecrets(in)
 	if err != nil {
 		return err
-	}
-	secrets, err := sealing.DecodeSecrets(docs)
-	if err != nil {
-		return err
-	}
-	if len(secrets) == 0 {
-		return errors.New("no Secret in the input")
 	}
 	if f.mergeInto != "" {
 		return mergeInto(f, secrets, pub, opts, format, formatSet)
@@ -222,14 +215,7 @@ func mergeInto(f *sealFlags, secrets []*corev1.Secret, pub *rsa.PublicKey, opts 
 	if err != nil {
 		return fmt.Errorf("--merge-into: %w", err)
 	}
-	docs, err := sealing.ReadDocuments(strings.NewReader(string(b)))
-	if err != nil {
-		return fmt.Errorf("--merge-into %s: %w", f.mergeInto, err)
-	}
-	if len(docs) != 1 {
-		return fmt.Errorf("--merge-into %s: expected one SealedSecret, found %d documents", f.mergeInto, len(docs))
-	}
-	dst, err := sealing.DecodeSealedSecret(docs[0])
+	dst, err := sealing.ParseSealedSecret(b)
 	if err != nil {
 		return fmt.Errorf("--merge-into %s: %w", f.mergeInto, err)
 	}

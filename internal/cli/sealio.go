@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +16,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/keyward/keyward/internal/atomicfile"
-	"github.com/keyward/keyward/internal/keys"
-	"github.com/keyward/keyward/internal/sealing"
 )
 
 // Shared plumbing of the sealing commands (seal, unseal, create secret,
@@ -84,51 +81,6 @@ func readCertBytes(ctx context.Context, src string) ([]byte, error) {
 		return b, nil
 	}
 	return nil, fmt.Errorf("certificate %s: unsupported URL scheme %q (use a path, file://, http:// or https://)", src, u.Scheme)
-}
-
-// readPrivateKeys loads sealing private keys from each file: PEM (PKCS#1 or
-// PKCS#8) or a key Secret backup (a Secret, several, or a List).
-func readPrivateKeys(paths []string) ([]*rsa.PrivateKey, error) {
-	var out []*rsa.PrivateKey
-	for _, p := range paths {
-		if p == "" {
-			continue
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("reading private key: %w", err)
-		}
-		if strings.Contains(string(b), "-----BEGIN") {
-			ks, err := keys.ParsePrivateKeysPEM(b)
-			if err != nil {
-				return nil, fmt.Errorf("private key file %s: %w", p, err)
-			}
-			out = append(out, ks...)
-			continue
-		}
-		docs, err := sealing.ReadDocuments(strings.NewReader(string(b)))
-		if err != nil {
-			return nil, fmt.Errorf("private key file %s: %w", p, err)
-		}
-		secrets, err := sealing.DecodeSecrets(docs)
-		if err != nil {
-			return nil, fmt.Errorf("private key file %s: %w", p, err)
-		}
-		if len(secrets) == 0 {
-			return nil, fmt.Errorf("private key file %s: no PEM key and no key Secret", p)
-		}
-		for _, s := range secrets {
-			ks, err := keys.FromSecret(s)
-			if err != nil {
-				return nil, fmt.Errorf("private key file %s: %w", p, err)
-			}
-			out = append(out, ks...)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no private key given")
-	}
-	return out, nil
 }
 
 // openInput is the file named by -f, or standard input.
