@@ -20,35 +20,30 @@ var (
 // ReadSecrets reads a stream of Secrets (YAML or concatenated JSON). Any
 // other kind is an error, and so is a stream without one (ErrNoSecret).
 func ReadSecrets(r io.Reader) ([]*corev1.Secret, error) {
-	docs, err := ReadDocuments(r)
-	if err != nil {
-		return nil, err
-	}
-	secrets, err := DecodeSecrets(docs)
-	if err != nil {
-		return nil, err
-	}
-	if len(secrets) == 0 {
-		return nil, ErrNoSecret
-	}
-	return secrets, nil
+	return readAll(r, DecodeSecrets, ErrNoSecret)
 }
 
 // ReadSealedSecrets reads a stream of SealedSecrets. Any other kind is an
 // error, and so is a stream without one (ErrNoSealedSecret).
 func ReadSealedSecrets(r io.Reader) ([]*ssv1.SealedSecret, error) {
+	return readAll(r, DecodeSealedSecrets, ErrNoSealedSecret)
+}
+
+// readAll reads every document of r with decode; none is the error for a
+// stream without one.
+func readAll[T any](r io.Reader, decode func([]Document) ([]T, error), none error) ([]T, error) {
 	docs, err := ReadDocuments(r)
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := DecodeSealedSecrets(docs)
+	out, err := decode(docs)
 	if err != nil {
 		return nil, err
 	}
-	if len(sealed) == 0 {
-		return nil, ErrNoSealedSecret
+	if len(out) == 0 {
+		return nil, none
 	}
-	return sealed, nil
+	return out, nil
 }
 
 // ReadSealedSecretDocuments reads a stream of SealedSecrets without
