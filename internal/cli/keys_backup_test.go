@@ -50,7 +50,7 @@ func TestKeyBackupFileIsPrivate(t *testing.T) {
 			if fi.Mode().Perm() != 0o600 {
 				t.Fatalf("backup mode %v, want 0600", fi.Mode().Perm())
 			}
-			got, err := readPrivateKeys([]string{path})
+			got, err := keys.ReadPrivateKeyFiles([]string{path})
 			if err != nil {
 				t.Fatal(err)
 			}

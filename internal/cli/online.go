@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
@@ -19,19 +18,7 @@ func readSealedSecretDocs(s Streams, f *sealFlags) ([]sealing.Document, error) {
 		return nil, err
 	}
 	defer done()
-	docs, err := sealing.ReadDocuments(in)
-	if err != nil {
-		return nil, err
-	}
-	if len(docs) == 0 {
-		return nil, errors.New("no SealedSecret in the input")
-	}
-	for _, d := range docs {
-		if d.Kind != ssv1.Kind {
-			return nil, fmt.Errorf("%s: expected a %s", d, ssv1.Kind)
-		}
-	}
-	return docs, nil
+	return sealing.ReadSealedSecretDocuments(in)
 }
 
 func runValidate(ctx context.Context, s Streams, getenv func(string) string, f *sealFlags) error {

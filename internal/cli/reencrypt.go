@@ -10,6 +10,7 @@ import (
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/controllerclient"
+	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/reencrypt"
 )
 
@@ -62,7 +63,7 @@ func runReencrypt(ctx context.Context, s Streams, getenv func(string) string, f 
 		if f.cert == "" {
 			return errors.New("offline re-encryption (--private-key) needs --cert: the certificate to seal for")
 		}
-		priv, err := readPrivateKeys(f.privateKeys)
+		priv, err := keys.ReadPrivateKeyFiles(f.privateKeys)
 		if err != nil {
 			return err
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/keyward/keyward/internal/seal"
 	"github.com/keyward/keyward/internal/sealing"
 )
 
@@ -53,7 +52,7 @@ type scopeValue string
 func (v *scopeValue) String() string { return string(*v) }
 func (v *scopeValue) Type() string   { return "scope" }
 func (v *scopeValue) Set(s string) error {
-	if _, err := seal.ParseScope(s); err != nil {
+	if _, err := sealing.ParseScope(s); err != nil {
 		return errors.New("must be one of strict, namespace-wide, cluster-wide")
 	}
 	*v = scopeValue(s)
@@ -86,11 +85,11 @@ them too (for example SEALED_SECRETS_CERT).`,
 	return cmd
 }
 
-func (f *sealFlags) scopeOption() (*seal.Scope, error) {
+func (f *sealFlags) scopeOption() (*sealing.Scope, error) {
 	if f.scope == "" {
 		return nil, nil
 	}
-	sc, err := seal.ParseScope(f.scope)
+	sc, err := sealing.ParseScope(f.scope)
 	if err != nil {
 		return nil, fmt.Errorf("--scope: %w", err)
 	}
@@ -138,16 +137,9 @@ func runSeal(ctx context.Context, s Streams, getenv func(string) string, f *seal
 		return err
 	}
 	opts := sealing.Options{Scope: scope, Name: f.name, Namespace: f.namespace, DefaultNamespace: ctxNS, AllowEmptyData: f.allowEmptyData}
-	docs, err := sealing.ReadDocuments(in)
+	secrets, err := sealing.ReadSecrets(in)
 	if err != nil {
 		return err
-	}
-	secrets, err := sealing.DecodeSecrets(docs)
-	if err != nil {
-		return err
-	}
-	if len(secrets) == 0 {
-		return errors.New("no Secret in the input")
 	}
 	if f.mergeInto != "" {
 		return mergeInto(f, secrets, pub, opts, format, formatSet)
@@ -173,8 +165,8 @@ func runSeal(ctx context.Context, s Streams, getenv func(string) string, f *seal
 	return writeOutput(s, f.output, out, publicFile)
 }
 
-func sealRaw(s Streams, getenv func(string) string, f *sealFlags, scope *seal.Scope, pub *rsa.PublicKey, in io.Reader) error {
-	sc := seal.Strict
+func sealRaw(s Streams, getenv func(string) string, f *sealFlags, scope *sealing.Scope, pub *rsa.PublicKey, in io.Reader) error {
+	sc := sealing.Strict
 	if scope != nil {
 		sc = *scope
 	}
@@ -200,7 +192,7 @@ func sealRaw(s Streams, getenv func(string) string, f *sealFlags, scope *seal.Sc
 		return errors.New("--raw seals exactly one value: give --from-file once")
 	}
 	ns := f.namespace
-	if ns == "" && sc != seal.ClusterWide {
+	if ns == "" && sc != sealing.ClusterWide {
 		var err error
 		if ns, err = kubeconfigNamespace(getenv, f.kubeconfig, f.context); err != nil {
 			return err
@@ -223,14 +215,7 @@ func mergeInto(f *sealFlags, secrets []*corev1.Secret, pub *rsa.PublicKey, opts 
 	if err != nil {
 		return fmt.Errorf("--merge-into: %w", err)
 	}
-	docs, err := sealing.ReadDocuments(strings.NewReader(string(b)))
-	if err != nil {
-		return fmt.Errorf("--merge-into %s: %w", f.mergeInto, err)
-	}
-	if len(docs) != 1 {
-		return fmt.Errorf("--merge-into %s: expected one SealedSecret, found %d documents", f.mergeInto, len(docs))
-	}
-	dst, err := sealing.DecodeSealedSecret(docs[0])
+	dst, err := sealing.ParseSealedSecret(b)
 	if err != nil {
 		return fmt.Errorf("--merge-into %s: %w", f.mergeInto, err)
 	}

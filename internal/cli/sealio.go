@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +15,7 @@ import (
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 
-	"github.com/keyward/keyward/internal/keys"
-	"github.com/keyward/keyward/internal/sealing"
+	"github.com/keyward/keyward/internal/atomicfile"
 )
 
 // Shared plumbing of the sealing commands (seal, unseal, create secret,
@@ -85,51 +83,6 @@ func readCertBytes(ctx context.Context, src string) ([]byte, error) {
 	return nil, fmt.Errorf("certificate %s: unsupported URL scheme %q (use a path, file://, http:// or https://)", src, u.Scheme)
 }
 
-// readPrivateKeys loads sealing private keys from each file: PEM (PKCS#1 or
-// PKCS#8) or a key Secret backup (a Secret, several, or a List).
-func readPrivateKeys(paths []string) ([]*rsa.PrivateKey, error) {
-	var out []*rsa.PrivateKey
-	for _, p := range paths {
-		if p == "" {
-			continue
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("reading private key: %w", err)
-		}
-		if strings.Contains(string(b), "-----BEGIN") {
-			ks, err := keys.ParsePrivateKeysPEM(b)
-			if err != nil {
-				return nil, fmt.Errorf("private key file %s: %w", p, err)
-			}
-			out = append(out, ks...)
-			continue
-		}
-		docs, err := sealing.ReadDocuments(strings.NewReader(string(b)))
-		if err != nil {
-			return nil, fmt.Errorf("private key file %s: %w", p, err)
-		}
-		secrets, err := sealing.DecodeSecrets(docs)
-		if err != nil {
-			return nil, fmt.Errorf("private key file %s: %w", p, err)
-		}
-		if len(secrets) == 0 {
-			return nil, fmt.Errorf("private key file %s: no PEM key and no key Secret", p)
-		}
-		for _, s := range secrets {
-			ks, err := keys.FromSecret(s)
-			if err != nil {
-				return nil, fmt.Errorf("private key file %s: %w", p, err)
-			}
-			out = append(out, ks...)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no private key given")
-	}
-	return out, nil
-}
-
 // openInput is the file named by -f, or standard input.
 func openInput(s Streams, path string) (io.Reader, func(), error) {
 	if path == "" || path == "-" {
@@ -152,8 +105,8 @@ const (
 )
 
 // writeOutput writes the whole output at once, to standard output or
-// atomically to path (a temporary file renamed over it), so a failure never
-// leaves a half-written manifest behind.
+// atomically to path, so a failure never leaves a half-written manifest
+// behind.
 func writeOutput(s Streams, path string, b []byte, mode os.FileMode) error {
 	if path == "" || path == "-" {
 		_, err := s.Out.Write(b)
@@ -162,87 +115,14 @@ func writeOutput(s Streams, path string, b []byte, mode os.FileMode) error {
 	return writeFileAtomic(path, b, mode)
 }
 
-// writeFileAtomic replaces path with b through a temporary file in the same
-// directory, synced before the rename. A mode with no group or other bits
-// is applied even when path existed with a wider one: an old 0644 file must
-// not leave plaintext readable to others. Other modes apply to new files
-// only, so an edited manifest keeps its permissions. A symbolic link is
-// followed, so its target is what changes. A path that is not a regular
-// file (a terminal, /dev/stdout, a pipe) is written in place.
+// writeFileAtomic replaces path with b: a private file ends with exactly
+// privateFile even over a wider one, a public one keeps the mode of the
+// file it replaces.
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	target := path
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-		if resolved, err := filepath.EvalSymlinks(path); err == nil {
-			target = resolved
-		}
+	if mode == privateFile {
+		return atomicfile.Write(path, b, mode)
 	}
-	if fi, err := os.Stat(target); err == nil {
-		if !fi.Mode().IsRegular() {
-			return writeInPlace(path, b)
-		}
-		if mode.Perm()&0o077 != 0 {
-			mode = fi.Mode().Perm()
-		}
-	}
-	dir := filepath.Dir(target)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp*")
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the temporary name means nothing to the user
-		}
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	// Set the mode before any byte is written: CreateTemp's 0600 already
-	// keeps the plaintext private, and Chmod makes it exactly the mode asked.
-	if err := tmp.Chmod(mode.Perm()); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(name, target); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	ok = true
-	// The rename is durable once the directory is synced; a file system
-	// that cannot sync a directory has already made the file durable.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// writeInPlace writes to an existing non-regular file such as a terminal or
-// pipe, where renaming over it would be wrong and a mode means nothing.
-func writeInPlace(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteKeepMode(path, b, mode)
 }
 
 // kubeconfigNamespace is the namespace of the kubeconfig context in use

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/sealing"
 )
 
@@ -53,7 +54,7 @@ func runUnseal(s Streams, f *unsealFlags) error {
 	if len(f.keys) == 0 {
 		return errors.New("no private key: pass --private-key FILE[,FILE...]")
 	}
-	keys, err := readPrivateKeys(f.keys)
+	privs, err := keys.ReadPrivateKeyFiles(f.keys)
 	if err != nil {
 		return err
 	}
@@ -62,20 +63,13 @@ func runUnseal(s Streams, f *unsealFlags) error {
 		return err
 	}
 	defer done()
-	docs, err := sealing.ReadDocuments(in)
+	sealed, err := sealing.ReadSealedSecrets(in)
 	if err != nil {
 		return err
-	}
-	sealed, err := sealing.DecodeSealedSecrets(docs)
-	if err != nil {
-		return err
-	}
-	if len(sealed) == 0 {
-		return errors.New("no SealedSecret in the input")
 	}
 	objs := make([]any, 0, len(sealed))
 	for _, ss := range sealed {
-		sec, err := sealing.Unseal(ss, keys)
+		sec, err := sealing.Unseal(ss, privs)
 		if err != nil {
 			return err
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/go-logr/logr/funcr"
 
 	"github.com/keyward/keyward/internal/keys"
-	"github.com/keyward/keyward/internal/seal"
 	"github.com/keyward/keyward/internal/sealing"
 )
 
@@ -95,7 +94,7 @@ func TestNothingLeaksThroughTemplates(t *testing.T) {
 					if !opens {
 						// One more item sealed for another key: the rest still
 						// open, and a renderer would have had the value.
-						ct, err := seal.EncryptToString(nil, &foreign.Key.PublicKey, []byte("prod/db"), []byte(planted))
+						ct, err := sealing.SealRaw(&foreign.Key.PublicKey, sealing.Strict, "prod", "db", []byte(planted), nil)
 						if err != nil {
 							t.Fatal(err)
 						}

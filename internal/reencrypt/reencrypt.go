@@ -20,7 +20,7 @@ import (
 	"sync"
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
-	"github.com/keyward/keyward/internal/seal"
+	"github.com/keyward/keyward/internal/atomicfile"
 	"github.com/keyward/keyward/internal/sealing"
 )
 
@@ -39,30 +39,7 @@ type Offline struct {
 
 // Reseal implements Resealer.
 func (o Offline) Reseal(_ context.Context, ss *ssv1.SealedSecret, _ []byte) (*ssv1.SealedSecret, error) {
-	if ss.Spec.Data != nil {
-		return sealing.Reencrypt(ss, o.Keys, o.Target)
-	}
-	label := seal.Label(sealing.ScopeOf(ss.Annotations), ss.Namespace, ss.Name)
-	out := ss.DeepCopy()
-	var failed []*sealing.ItemError
-	for name, text := range ss.Spec.EncryptedData {
-		plain, idx, err := seal.OpenString(o.Keys, label, text)
-		if err != nil {
-			failed = append(failed, &sealing.ItemError{Item: name, Err: err})
-			continue
-		}
-		if o.Keys[idx].PublicKey.Equal(o.Target) {
-			continue
-		}
-		if out.Spec.EncryptedData[name], err = seal.EncryptToString(nil, o.Target, label, plain); err != nil {
-			failed = append(failed, &sealing.ItemError{Item: name, Err: err})
-		}
-	}
-	if len(failed) > 0 {
-		sort.Slice(failed, func(i, j int) bool { return failed[i].Item < failed[j].Item })
-		return nil, &sealing.UnsealError{Namespace: ss.Namespace, Name: ss.Name, Items: failed}
-	}
-	return out, nil
+	return sealing.ReencryptStale(ss, o.Keys, o.Target)
 }
 
 // Stats summarise a run.
@@ -201,8 +178,9 @@ func File(ctx context.Context, path string, r Resealer, dryRun bool) (Stats, err
 	if dryRun {
 		return st, nil
 	}
-	if err := writeAtomic(path, []byte(text)); err != nil {
-		return st, fmt.Errorf("%s: %w", path, err)
+	// The file keeps its mode: it is the repository's, not ours.
+	if err := atomicfile.WriteKeepMode(path, []byte(text), 0o644); err != nil {
+		return st, err
 	}
 	return st, nil
 }
@@ -239,36 +217,6 @@ func manifestFiles(paths []string) ([]string, error) {
 		}
 	}
 	return files, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	info, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".reencrypt-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	// Synced before the rename, so a crash leaves the old file or the new
-	// one, never an empty one.
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func encodeStd(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -2,6 +2,10 @@
 // shaped exactly as kubeseal and the Sealed Secrets controller shape them.
 // It reads and writes manifests (YAML streams, concatenated JSON) but never
 // talks to a cluster; the per-value cryptography lives in package seal.
+//
+// It is the one way into package seal: the CLI, the controller, the HTTP
+// API and reencrypt seal, open, label and re-encrypt through it, so the
+// label of an object and the handling of its items are decided here only.
 package sealing
 
 import (

@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
-	"github.com/keyward/keyward/internal/seal"
 )
 
 // SealInto seals secret's items into the existing SealedSecret dst (the
@@ -29,7 +28,7 @@ func SealInto(dst *ssv1.SealedSecret, secret *corev1.Secret, pub *rsa.PublicKey,
 	in.Namespace = dst.Namespace
 	o.Name, o.Namespace, o.DefaultNamespace = "", "", ""
 	o.Scope = &target
-	if target != seal.ClusterWide && dst.Namespace == "" {
+	if target != ClusterWide && dst.Namespace == "" {
 		return fmt.Errorf("SealedSecret %s has no namespace, which %s scope needs", dst.Name, target)
 	}
 	update, err := Seal(in, pub, o)
@@ -43,18 +42,18 @@ func SealInto(dst *ssv1.SealedSecret, secret *corev1.Secret, pub *rsa.PublicKey,
 		dst.Spec.EncryptedData[k] = v
 	}
 	t := &dst.Spec.Template
-	t.Labels = mergeMap(t.Labels, update.Spec.Template.Labels)
-	t.Annotations = mergeMap(t.Annotations, update.Spec.Template.Annotations)
-	t.Data = mergeMap(t.Data, update.Spec.Template.Data)
+	t.Labels = MergeMap(t.Labels, update.Spec.Template.Labels)
+	t.Annotations = MergeMap(t.Annotations, update.Spec.Template.Annotations)
+	t.Data = MergeMap(t.Data, update.Spec.Template.Data)
 	return nil
 }
 
-func mergeMap(dst, src map[string]string) map[string]string {
-	if len(src) == 0 {
-		return dst
-	}
-	if dst == nil {
-		dst = make(map[string]string, len(src))
+// MergeMap sets every entry of src in dst and returns dst, made when it is
+// nil and there is something to set. It is how template maps take a
+// sealed update and how a patch-annotated Secret takes its SealedSecret's.
+func MergeMap[V any](dst, src map[string]V) map[string]V {
+	if dst == nil && len(src) > 0 {
+		dst = make(map[string]V, len(src))
 	}
 	for k, v := range src {
 		dst[k] = v

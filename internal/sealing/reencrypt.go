@@ -15,7 +15,18 @@ import (
 // stay as they are, so a re-encrypted manifest diffs only in its ciphertexts.
 // The plaintext lives only in memory for the length of one item.
 func Reencrypt(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey, pub *rsa.PublicKey) (*ssv1.SealedSecret, error) {
-	label := seal.Label(ScopeOf(ss.Annotations), ss.Namespace, ss.Name)
+	return reencrypt(ss, keys, pub, false)
+}
+
+// ReencryptStale is Reencrypt that leaves alone the encryptedData values
+// already sealed for pub, so a tree re-encrypted twice changes only once.
+// The deprecated spec.data blob is always sealed again.
+func ReencryptStale(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey, pub *rsa.PublicKey) (*ssv1.SealedSecret, error) {
+	return reencrypt(ss, keys, pub, true)
+}
+
+func reencrypt(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey, pub *rsa.PublicKey, keepCurrent bool) (*ssv1.SealedSecret, error) {
+	label := Label(ss)
 	out := ss.DeepCopy()
 	if ss.Spec.Data != nil {
 		plain, err := seal.Decrypt(keys, label, ss.Spec.Data)
@@ -29,9 +40,12 @@ func Reencrypt(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey, pub *rsa.PublicKey
 	}
 	var failed []*ItemError
 	for _, k := range sortedKeys(ss.Spec.EncryptedData) {
-		plain, err := seal.DecryptString(keys, label, ss.Spec.EncryptedData[k])
+		plain, idx, err := seal.OpenString(keys, label, ss.Spec.EncryptedData[k])
 		if err != nil {
 			failed = append(failed, &ItemError{Item: k, Err: err})
+			continue
+		}
+		if keepCurrent && keys[idx].PublicKey.Equal(pub) {
 			continue
 		}
 		ct, err := seal.Encrypt(nil, pub, label, plain)

@@ -22,7 +22,7 @@ import (
 type Options struct {
 	// Scope, when set, rewrites the Secret's scope annotations (--scope);
 	// nil keeps the scope the annotations already say.
-	Scope *seal.Scope
+	Scope *Scope
 	// Name replaces the Secret's name (--name).
 	Name string
 	// Namespace fills a missing namespace (-n); it is an error when it
@@ -71,7 +71,7 @@ func Prepare(secret *corev1.Secret, o Options) (*corev1.Secret, error) {
 	if o.Scope != nil {
 		s.Annotations = WithScope(s.Annotations, *o.Scope)
 	}
-	if ScopeOf(s.Annotations) != seal.ClusterWide && s.Namespace == "" {
+	if ScopeOf(s.Annotations) != ClusterWide && s.Namespace == "" {
 		if o.DefaultNamespace == "" {
 			return nil, fmt.Errorf("%s has no namespace: set metadata.namespace or pass --namespace (%s scope binds the namespace)", what, ScopeOf(s.Annotations))
 		}
@@ -128,7 +128,7 @@ func SealAll(secrets []*corev1.Secret, pub *rsa.PublicKey, o Options) ([]*ssv1.S
 			return nil, err
 		}
 		prepared[i] = s
-		label := seal.Label(ScopeOf(s.Annotations), s.Namespace, s.Name)
+		label := Label(s)
 		// stringData is applied after data, as the API server and kubeseal
 		// do, so it wins for a key present in both.
 		items := map[string][]byte{}
@@ -221,11 +221,11 @@ func newSealedSecret(s *corev1.Secret) *ssv1.SealedSecret {
 
 // SealRaw seals one value for `--raw`. Strict scope needs namespace and
 // name, namespace-wide needs the namespace, cluster-wide neither.
-func SealRaw(pub *rsa.PublicKey, scope seal.Scope, namespace, name string, value []byte, random io.Reader) (string, error) {
+func SealRaw(pub *rsa.PublicKey, scope Scope, namespace, name string, value []byte, random io.Reader) (string, error) {
 	switch {
-	case scope != seal.ClusterWide && namespace == "":
+	case scope != ClusterWide && namespace == "":
 		return "", fmt.Errorf("--raw with %s scope needs --namespace", scope)
-	case scope == seal.Strict && name == "":
+	case scope == Strict && name == "":
 		return "", errors.New("--raw with strict scope needs --name")
 	}
 	return seal.EncryptToString(random, pub, seal.Label(scope, namespace, name), value)

@@ -69,7 +69,7 @@ func Unseal(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey) (*corev1.Secret, erro
 // their indexes, sorted and distinct. A controller records these so an
 // operator can tell when an old key no longer opens anything.
 func UnsealUsing(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey) (*corev1.Secret, []int, error) {
-	label := seal.Label(ScopeOf(ss.Annotations), ss.Namespace, ss.Name)
+	label := Label(ss)
 	var secret corev1.Secret
 	used := make([]bool, len(keys))
 	if ss.Spec.Data != nil {

@@ -17,7 +17,7 @@ import (
 // The error is an *UnsealError naming the items that did not open; its
 // causes come from package seal and never carry plaintext.
 func Verify(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey) error {
-	label := seal.Label(ScopeOf(ss.Annotations), ss.Namespace, ss.Name)
+	label := Label(ss)
 	if ss.Spec.Data != nil {
 		if len(ss.Spec.EncryptedData) > 0 {
 			return fmt.Errorf("SealedSecret %s: cannot use encryptedData and the deprecated data field together", qualified(ss.Namespace, ss.Name))
