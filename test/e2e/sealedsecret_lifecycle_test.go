@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ import (
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/controller/sealedsecret"
-	"github.com/keyward/keyward/internal/seal"
+	"github.com/keyward/keyward/internal/sealing"
 )
 
 // TestSealedSecretLifecycle follows one SealedSecret from apply to delete:
@@ -182,7 +183,12 @@ func TestSealedSecretLegacyData(t *testing.T) {
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "old"},
 		Data: map[string][]byte{"k": []byte("v1-value")},
 	})
-	blob, err := seal.Encrypt(nil, pub, seal.Label(seal.Strict, ns, "old"), plain)
+	// The deprecated spec.data holds the raw ciphertext of the whole Secret.
+	raw, err := sealing.SealRaw(pub, sealing.Strict, ns, "old", plain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := base64.StdEncoding.DecodeString(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
