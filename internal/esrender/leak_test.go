@@ -78,7 +78,7 @@ func TestRenderErrorsCarryNoValue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Render(context.Background(), reader, "ns", tt.tmpl, values)
+			_, err := Render(context.Background(), reader, "ns", "spec.target.template", tt.tmpl, values)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -99,7 +99,7 @@ func ptr[T any](v T) *T { return &v }
 // all the same); its errors carry no value either.
 func TestRenderWithoutReaderErrorsCarryNoValue(t *testing.T) {
 	tmpl := &esv1.ExternalSecretTemplate{Data: map[string]string{"out": `{{ .password | upper | b64enc | fail }}`}}
-	_, err := Render(context.Background(), nil, "ns", tmpl, map[string][]byte{"password": []byte(canary)})
+	_, err := Render(context.Background(), nil, "ns", "spec.target.template", tmpl, map[string][]byte{"password": []byte(canary)})
 	if err == nil {
 		t.Fatal("no error")
 	}

@@ -33,8 +33,10 @@ type Result struct {
 // from namespace through reader. A nil template keeps values as they are.
 // Precedence, as ESO: template.data over templateFrom over values; values
 // are kept only with mergePolicy Merge or when nothing renders data.
-// Errors name fields as an ExternalSecret places them (spec.target.template).
-func Render(ctx context.Context, reader client.Reader, namespace string, t *esv1.ExternalSecretTemplate, values map[string][]byte) (Result, error) {
+// Errors name fields under field, the template's path in the object that
+// holds it: spec.target.template in an ExternalSecret, spec.template in a
+// PushSecret.
+func Render(ctx context.Context, reader client.Reader, namespace, field string, t *esv1.ExternalSecretTemplate, values map[string][]byte) (Result, error) {
 	if t == nil {
 		return Result{Data: values, Labels: map[string]string{}, Annotations: map[string]string{}}, nil
 	}
@@ -55,14 +57,14 @@ func Render(ctx context.Context, reader client.Reader, namespace string, t *esv1
 	}
 
 	for k, v := range t.Metadata.Labels {
-		r, err := renderOne("spec.target.template.metadata.labels["+k+"]", v, strs, false)
+		r, err := renderOne(field+".metadata.labels["+k+"]", v, strs, false)
 		if err != nil {
 			return out, err
 		}
 		out.Labels[k] = string(r)
 	}
 	for k, v := range t.Metadata.Annotations {
-		r, err := renderOne("spec.target.template.metadata.annotations["+k+"]", v, strs, false)
+		r, err := renderOne(field+".metadata.annotations["+k+"]", v, strs, false)
 		if err != nil {
 			return out, err
 		}
@@ -70,8 +72,8 @@ func Render(ctx context.Context, reader client.Reader, namespace string, t *esv1
 	}
 
 	for i, tf := range t.TemplateFrom {
-		field := fmt.Sprintf("spec.target.template.templateFrom[%d]", i)
-		pairs, err := renderFrom(ctx, reader, namespace, tf, strs, field)
+		from := fmt.Sprintf("%s.templateFrom[%d]", field, i)
+		pairs, err := renderFrom(ctx, reader, namespace, tf, strs, from)
 		if err != nil {
 			return out, err
 		}
@@ -85,7 +87,7 @@ func Render(ctx context.Context, reader client.Reader, namespace string, t *esv1
 		case esv1.TemplateTargetLabels:
 			maps.Copy(out.Labels, pairs)
 		default:
-			return out, specerr.New("%s.target: %q is not one of Data, Annotations, Labels", field, tf.Target)
+			return out, specerr.New("%s.target: %q is not one of Data, Annotations, Labels", from, tf.Target)
 		}
 	}
 
@@ -95,7 +97,7 @@ func Render(ctx context.Context, reader client.Reader, namespace string, t *esv1
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		r, err := renderOne("spec.target.template.data["+k+"]", t.Data[k], strs, false)
+		r, err := renderOne(field+".data["+k+"]", t.Data[k], strs, false)
 		if err != nil {
 			return out, err
 		}

@@ -3,6 +3,7 @@ package esrender
 import (
 	"context"
 	"maps"
+	"strings"
 	"testing"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
@@ -30,7 +31,7 @@ func TestRenderPrecedence(t *testing.T) {
 		}, map[string]string{"from-literal": "data"}, map[string]string{}},
 	}
 	for _, tt := range tests {
-		got, err := Render(context.Background(), nil, "ns", tt.tmpl, values)
+		got, err := Render(context.Background(), nil, "ns", "spec.target.template", tt.tmpl, values)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -42,7 +43,27 @@ func TestRenderPrecedence(t *testing.T) {
 			t.Errorf("%s: data %v labels %v; want %v %v", tt.name, gotData, got.Labels, tt.wantData, tt.wantLabel)
 		}
 	}
-	if _, err := Render(context.Background(), nil, "ns", &esv1.ExternalSecretTemplate{Data: map[string]string{"x": "{{ .nope }}"}}, values); err == nil {
+	if _, err := Render(context.Background(), nil, "ns", "spec.target.template", &esv1.ExternalSecretTemplate{Data: map[string]string{"x": "{{ .nope }}"}}, values); err == nil {
 		t.Error("missing key in a template rendered without error")
+	}
+}
+
+// Errors name the template where its object keeps it, so a PushSecret's
+// user is pointed at spec.template, not at an ExternalSecret's field.
+func TestRenderNamesTheCallersField(t *testing.T) {
+	tmpl := &esv1.ExternalSecretTemplate{
+		Data:         map[string]string{"x": "{{ .nope }}"},
+		TemplateFrom: []esv1.TemplateFrom{{Target: "Elsewhere", Literal: ptr("k: v")}},
+	}
+	for _, field := range []string{"spec.template", "spec.target.template"} {
+		_, err := Render(context.Background(), nil, "ns", field, tmpl, nil)
+		if err == nil || !strings.HasPrefix(err.Error(), field+".templateFrom[0].target:") {
+			t.Errorf("field %s: err = %v, want one naming %s.templateFrom[0].target", field, err, field)
+		}
+		tmpl2 := &esv1.ExternalSecretTemplate{Data: map[string]string{"x": "{{ .nope }}"}}
+		_, err = Render(context.Background(), nil, "ns", field, tmpl2, nil)
+		if err == nil || !strings.Contains(err.Error(), `template "`+field+`.data[x]"`) {
+			t.Errorf("field %s: err = %v, want one naming %s.data[x]", field, err, field)
+		}
 	}
 }

@@ -17,7 +17,7 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // applied to the fetched values or, without a template, the values with
 // the ExternalSecret's own labels and annotations.
 func render(ctx context.Context, reader client.Reader, es *esv1.ExternalSecret, values map[string][]byte) (esrender.Result, error) {
-	out, err := esrender.Render(ctx, reader, es.Namespace, es.Spec.Target.Template, values)
+	out, err := esrender.Render(ctx, reader, es.Namespace, "spec.target.template", es.Spec.Target.Template, values)
 	if err != nil || es.Spec.Target.Template != nil {
 		return out, err
 	}

@@ -26,7 +26,7 @@ func (r *Reconciler) push(ctx context.Context, ps *esv1alpha1.PushSecret) (esv1a
 	if err != nil {
 		return nil, err
 	}
-	rendered, err := esrender.Render(ctx, r.APIReader, ps.Namespace, ps.Spec.Template, values)
+	rendered, err := esrender.Render(ctx, r.APIReader, ps.Namespace, "spec.template", ps.Spec.Template, values)
 	if err != nil {
 		return nil, err
 	}
