@@ -3,6 +3,8 @@ package manager
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/controller/clusterexternalsecret"
 	"github.com/keyward/keyward/internal/controller/externalsecret"
@@ -23,11 +25,21 @@ func Only(names ...string) map[string]bool {
 	return on
 }
 
+// The API resources the controllers list and watch.
+var (
+	externalSecrets        = schema.GroupVersionResource{Group: "external-secrets.io", Version: "v1", Resource: "externalsecrets"}
+	secretStores           = schema.GroupVersionResource{Group: "external-secrets.io", Version: "v1", Resource: "secretstores"}
+	clusterSecretStores    = schema.GroupVersionResource{Group: "external-secrets.io", Version: "v1", Resource: "clustersecretstores"}
+	clusterExternalSecrets = schema.GroupVersionResource{Group: "external-secrets.io", Version: "v1", Resource: "clusterexternalsecrets"}
+	pushSecrets            = schema.GroupVersionResource{Group: "external-secrets.io", Version: "v1alpha1", Resource: "pushsecrets"}
+	sealedSecrets          = schema.GroupVersionResource{Group: "bitnami.com", Version: "v1alpha1", Resource: "sealedsecrets"}
+)
+
 // Controllers lists every controller the manager can run, in the order
 // they are set up. Add new ones here: nothing registers itself.
 func Controllers() []Controller {
 	return []Controller{
-		{Name: "externalsecret", Help: "ExternalSecret -> Secret", Setup: func(ctx context.Context, env *Env) error {
+		{Name: "externalsecret", Kind: "ExternalSecret", Needs: gvrs(externalSecrets), Help: "ExternalSecret -> Secret", Setup: func(ctx context.Context, env *Env) error {
 			mgr := env.Manager
 			return (&externalsecret.Reconciler{
 				Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Providers: env.Providers,
@@ -35,22 +47,24 @@ func Controllers() []Controller {
 				Class: env.Class, Workers: env.Workers,
 			}).SetupWithManager(ctx, mgr)
 		}},
-		{Name: "secretstore", Help: "SecretStore validation and status", Setup: func(_ context.Context, env *Env) error {
+		{Name: "secretstore", Kind: "SecretStore", Needs: gvrs(secretStores), Help: "SecretStore validation and status", Setup: func(_ context.Context, env *Env) error {
 			return (&secretstore.Reconciler{Client: env.Manager.GetClient(), Providers: env.Providers, Kind: esv1.SecretStoreKind,
 				Class: env.Class, Workers: env.Workers}).SetupWithManager(env.Manager)
 		}},
-		{Name: "clustersecretstore", ClusterScoped: true, Help: "ClusterSecretStore validation and status", Setup: func(_ context.Context, env *Env) error {
+		{Name: "clustersecretstore", Kind: "ClusterSecretStore", Needs: gvrs(clusterSecretStores), ClusterScoped: true, Help: "ClusterSecretStore validation and status", Setup: func(_ context.Context, env *Env) error {
 			return (&secretstore.Reconciler{Client: env.Manager.GetClient(), Providers: env.Providers, Kind: esv1.ClusterSecretStoreKind,
 				Class: env.Class, Workers: env.Workers}).SetupWithManager(env.Manager)
 		}},
-		{Name: "clusterexternalsecret", ClusterScoped: true, Help: "ClusterExternalSecret -> one ExternalSecret per namespace", Setup: func(_ context.Context, env *Env) error {
+		{Name: "clusterexternalsecret", Kind: "ClusterExternalSecret", Needs: gvrs(clusterExternalSecrets, externalSecrets), ClusterScoped: true, Help: "ClusterExternalSecret -> one ExternalSecret per namespace", Setup: func(_ context.Context, env *Env) error {
 			return (&clusterexternalsecret.Reconciler{Client: env.Manager.GetClient(), Workers: env.Workers}).SetupWithManager(env.Manager)
 		}},
-		{Name: "sealedsecret", Help: "SealedSecret -> Secret, the sealing keys and the kubeseal HTTP API", Setup: setupSealedSecrets},
-		{Name: "pushsecret", Help: "PushSecret: Secret values -> stores", Setup: func(_ context.Context, env *Env) error {
+		{Name: "sealedsecret", Kind: "SealedSecret", Needs: gvrs(sealedSecrets), Help: "SealedSecret -> Secret, the sealing keys and the kubeseal HTTP API", Setup: setupSealedSecrets},
+		{Name: "pushsecret", Kind: "PushSecret", Needs: gvrs(pushSecrets), Help: "PushSecret: Secret values -> stores", Setup: func(_ context.Context, env *Env) error {
 			mgr := env.Manager
 			return (&pushsecret.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Providers: env.Providers,
 				Class: env.Class, Workers: env.Workers}).SetupWithManager(mgr)
 		}},
 	}
 }
+
+func gvrs(r ...schema.GroupVersionResource) []schema.GroupVersionResource { return r }

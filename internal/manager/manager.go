@@ -5,15 +5,20 @@
 package manager
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -49,6 +54,12 @@ type Options struct {
 	// LeaderElection, when true, runs the controllers in one replica at a time.
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	// LeaderElectionID names the Lease; "" is keyward-controller.
+	LeaderElectionID string
+	// DiscoveryInterval is how often the API server is asked again for the
+	// kinds not served yet (their CRD missing, or no right to list and
+	// watch them); 0 means DefaultDiscoveryInterval.
+	DiscoveryInterval time.Duration
 	// Enabled says which controllers run, by name; a name missing from the
 	// map runs (see Controllers).
 	Enabled map[string]bool
@@ -94,6 +105,12 @@ type Controller struct {
 	Name string
 	// Help says what it does, for the flag's help text.
 	Help string
+	// Kind is what it serves, as the log and keyward_controller_kind_served
+	// name it.
+	Kind string
+	// Needs are the API resources it lists and watches: it starts once the
+	// API server serves them all and the controller may list and watch them.
+	Needs []schema.GroupVersionResource
 	// ClusterScoped controllers need cluster-wide rights and do not run
 	// when the controller is limited to namespaces.
 	ClusterScoped bool
@@ -142,7 +159,7 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		HealthProbeBindAddress:  opts.HealthAddr,
 		PprofBindAddress:        opts.PprofAddr,
 		LeaderElection:          opts.LeaderElection,
-		LeaderElectionID:        "keyward-controller",
+		LeaderElectionID:        cmp.Or(opts.LeaderElectionID, "keyward-controller"),
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
 		// A replica that stops hands over at once instead of after the
 		// lease runs out, so a restart or rollout does not stall.
@@ -199,20 +216,44 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		Kube:          cs,
 		SealedSecrets: opts.SealedSecrets,
 	}
+	kinds, err := newKinds(opts, mgr, func(ctx context.Context, c Controller) error { return c.Setup(ctx, env) })
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range Controllers() {
-		if on, set := opts.Enabled[c.Name]; set && !on {
-			continue
-		}
-		if c.ClusterScoped && !watch.all() {
-			mgr.GetLogger().Info("not running a cluster-scoped controller: the controller is limited to namespaces",
-				"controller", c.Name, "namespaces", opts.WatchNamespaces)
-			continue
-		}
-		if err := c.Setup(ctx, env); err != nil {
-			return nil, fmt.Errorf("setting up the %s controller: %w", c.Name, err)
+		switch on, set := opts.Enabled[c.Name]; {
+		case set && !on:
+			kinds.off(c, "its controller is switched off (--enable-"+c.Name+"=false)")
+		case c.ClusterScoped && !watch.all():
+			kinds.off(c, "cluster-scoped, and the controller is limited to namespaces "+strings.Join(opts.WatchNamespaces, ","))
+		default:
+			kinds.add(c)
 		}
 	}
+	// What can be served now is set up before the manager starts, as a
+	// start-up error stops it; the rest is checked again while it runs.
+	if err := kinds.check(ctx, true); err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(kinds); err != nil {
+		return nil, err
+	}
 	return mgr, nil
+}
+
+// newKinds builds the kind server from the manager's connection: discovery
+// and access reviews are plain API calls, never cached.
+func newKinds(opts Options, mgr ctrl.Manager, setup func(context.Context, Controller) error) (*kindServer, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(opts.Config)
+	if err != nil {
+		return nil, fmt.Errorf("creating a discovery client: %w", err)
+	}
+	az, err := authorizationv1client.NewForConfig(opts.Config)
+	if err != nil {
+		return nil, fmt.Errorf("creating an authorization client: %w", err)
+	}
+	return newKindServer(dc, az.SelfSubjectAccessReviews(), opts.WatchNamespaces, opts.Registry,
+		mgr.GetLogger().WithName("kinds"), opts.DiscoveryInterval, setup)
 }
 
 // DefaultProviders are the stores `keyward controller` serves, wired
