@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +27,7 @@ func newControllerCommand(s Streams, getenv func(string) string) *cobra.Command 
 		enabled    = map[string]*bool{}
 		trimBinary bool
 		sealed     sealedSecretsFlags
+		eso        esoFlags
 		watch      watchFlags
 	)
 	cmd := &cobra.Command{
@@ -47,6 +49,9 @@ SIGUSR1 makes a new sealing key.`,
 			if sealed.version {
 				printVersion(s.Out)
 				return nil
+			}
+			if err := eso.check(cmd.Flags(), &sealed); err != nil {
+				return err
 			}
 			tuneGC(getenv)
 			// Package initialisation has touched much of the large binary:
@@ -137,11 +142,20 @@ SIGUSR1 makes a new sealing key.`,
 		"let a namespaced SecretStore that names no credentials act with the controller's own identity (its Kubernetes ServiceAccount, "+
 			"Vault Kubernetes login, cloud default credentials or managed identity), as ESO does; only for clusters where every namespace user is trusted "+
 			"(ClusterSecretStores may always do so)")
+	f.DurationVar(&opts.DiscoveryInterval, "discovery-interval", manager.DefaultDiscoveryInterval,
+		"how often to look again for the kinds not served yet (CRD not installed, or no right to list and watch them), to serve them once they are")
 	sealed.register(f)
 	watch.register(f)
 	for _, c := range manager.Controllers() {
 		enabled[c.Name] = f.Bool("enable-"+c.Name, true, "run the "+c.Name+" controller ("+c.Help+")")
 	}
+	eso.register(f, &qps, &burst, &opts.LeaderElection, &opts.LeaderElectionID, &opts.HealthAddr, enabled)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if strings.HasPrefix(err.Error(), "unknown flag") {
+			return fmt.Errorf("%w (keyward controller takes Bitnami's and the External Secrets Operator's flags that map onto its own; see keyward controller --help)", err)
+		}
+		return err
+	})
 	return cmd
 }
 
