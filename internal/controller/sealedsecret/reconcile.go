@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -102,6 +103,10 @@ type Reconciler struct {
 	Workers int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+
+	// statusByUpdate is set once patching status was Forbidden (see
+	// writeStatus).
+	statusByUpdate atomic.Bool
 
 	mu    sync.Mutex
 	drift map[types.NamespacedName]bool // Secrets changed by someone else

@@ -91,7 +91,7 @@ func (r *Reconciler) setStatus(ctx context.Context, ss *ssv1.SealedSecret, statu
 	if fps != nil {
 		st.KeyFingerprints = fps
 	}
-	if err := r.Client.Status().Patch(ctx, ss, client.MergeFrom(orig)); err != nil {
+	if err := r.writeStatus(ctx, ss, orig); err != nil {
 		r.Metrics.failed(reasonStatus, ss.Namespace)
 		if apierrors.IsNotFound(err) {
 			return nil // deleted meanwhile
@@ -99,4 +99,18 @@ func (r *Reconciler) setStatus(ctx context.Context, ss *ssv1.SealedSecret, statu
 		return fmt.Errorf("updating status of SealedSecret %s/%s: %w", ss.Namespace, ss.Name, err)
 	}
 	return nil
+}
+
+// writeStatus patches the status, as Keyward's RBAC allows. Bitnami's
+// grants update on sealedsecrets/status and not patch: run with it, the
+// first Forbidden patch switches this controller to updates.
+func (r *Reconciler) writeStatus(ctx context.Context, ss, orig *ssv1.SealedSecret) error {
+	if !r.statusByUpdate.Load() {
+		err := r.Client.Status().Patch(ctx, ss, client.MergeFrom(orig))
+		if !apierrors.IsForbidden(err) {
+			return err
+		}
+		r.statusByUpdate.Store(true)
+	}
+	return r.Client.Status().Update(ctx, ss)
 }
