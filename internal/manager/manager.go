@@ -165,13 +165,18 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		// lease runs out, so a restart or rollout does not stall.
 		LeaderElectionReleaseOnCancel: true,
 		NewClient:                     newClient,
-		Cache: cache.Options{DefaultNamespaces: defaultNamespaces, ByObject: map[client.Object]cache.ByObject{
-			// Never an informer over every Secret: only those we manage.
-			&corev1.Secret{}: {Label: managed},
-			// managedFields of these are never read; with thousands of
-			// ExternalSecrets they are a good part of the cache.
-			&esv1.ExternalSecret{}: {Transform: cache.TransformStripManagedFields()},
-		}},
+		Cache: cache.Options{
+			DefaultNamespaces: defaultNamespaces,
+			ByObject: map[client.Object]cache.ByObject{
+				// Never an informer over every Secret: only those we manage.
+				&corev1.Secret{}: {Label: managed},
+			},
+			// managedFields of ExternalSecrets are never read; with
+			// thousands of them they are a good part of the cache. Not a
+			// ByObject entry: that maps the kind when the manager is
+			// built, and its CRD may not be installed.
+			DefaultTransform: stripExternalSecretManagedFields,
+		},
 		Client: client.Options{Cache: &client.CacheOptions{
 			// Template ConfigMaps are read when used, not cached.
 			DisableFor: []client.Object{&corev1.ConfigMap{}},
@@ -239,6 +244,13 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+func stripExternalSecretManagedFields(o any) (any, error) {
+	if es, ok := o.(*esv1.ExternalSecret); ok {
+		es.SetManagedFields(nil)
+	}
+	return o, nil
 }
 
 // newKinds builds the kind server from the manager's connection: discovery

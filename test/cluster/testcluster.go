@@ -41,6 +41,10 @@ type Options struct {
 	// CRDDirs are folders of CRD manifests to install. Empty means the
 	// repository's deploy/crds, when it exists.
 	CRDDirs []string
+	// CRDFiles, when set, installs only these files of deploy/crds (by
+	// name, as bitnami.com_sealedsecrets.yaml) instead of CRDDirs: a
+	// cluster with only some of the kinds, as another tool's install has.
+	CRDFiles []string
 	// Scheme is used for the typed clients; client-go's scheme when nil.
 	Scheme *runtime.Scheme
 	// NoControllerManager leaves kube-controller-manager out (faster start,
@@ -87,7 +91,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	crdDirs := opts.CRDDirs
-	if len(crdDirs) == 0 {
+	if len(opts.CRDFiles) > 0 {
+		crdDirs = crdFiles(root, opts.CRDFiles)
+	} else if len(crdDirs) == 0 {
 		if d := filepath.Join(root, "deploy", "crds"); isDir(d) {
 			crdDirs = []string{d}
 		}
@@ -224,6 +230,27 @@ func (c *Cluster) Stop() error {
 		os.RemoveAll(c.dir)
 	}
 	return errors.Join(errs...)
+}
+
+// InstallCRDs installs these files of deploy/crds (by name) and waits
+// until the API server serves them.
+func (c *Cluster) InstallCRDs(files ...string) error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	if _, err := envtest.InstallCRDs(c.Config, envtest.CRDInstallOptions{Paths: crdFiles(root, files), ErrorIfPathMissing: true}); err != nil {
+		return fmt.Errorf("testcluster: installing CRDs %v: %w", files, err)
+	}
+	return nil
+}
+
+func crdFiles(root string, names []string) []string {
+	paths := make([]string, len(names))
+	for i, n := range names {
+		paths[i] = filepath.Join(root, "deploy", "crds", n)
+	}
+	return paths
 }
 
 // ServiceAccountConfig returns a connection that acts as the ServiceAccount
