@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -15,7 +16,6 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/keyward/keyward/internal/manager"
-	"github.com/keyward/keyward/internal/memtrim"
 )
 
 func newControllerCommand(s Streams, getenv func(string) string) *cobra.Command {
@@ -25,7 +25,7 @@ func newControllerCommand(s Streams, getenv func(string) string) *cobra.Command 
 		qps        float32
 		burst      int
 		enabled    = map[string]*bool{}
-		trimBinary bool
+		trimBinary bool // removed; kept only to refuse it by name
 		sealed     sealedSecretsFlags
 		eso        esoFlags
 		watch      watchFlags
@@ -46,6 +46,9 @@ SIGUSR1 makes a new sealing key.`,
 			if err := applyEnv(cmd.Flags(), getenv); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed(removedTrimFlag) {
+				return errTrimRemoved
+			}
 			if sealed.version {
 				printVersion(s.Out)
 				return nil
@@ -54,22 +57,6 @@ SIGUSR1 makes a new sealing key.`,
 				return err
 			}
 			tuneGC(getenv)
-			// Package initialisation has touched much of the large binary:
-			// let go of it now, and of what start-up used once the caches
-			// are filled.
-			release := func() {}
-			if trimBinary {
-				trimmer, err := memtrim.New()
-				if err != nil {
-					return err
-				}
-				release = func() {
-					if err := trimmer.Release(); err != nil {
-						fmt.Fprintln(s.Err, err)
-					}
-				}
-				release()
-			}
 			log, err := sealed.logger(s)
 			if err != nil {
 				return err
@@ -105,11 +92,6 @@ SIGUSR1 makes a new sealing key.`,
 			if err != nil {
 				return err
 			}
-			go func() {
-				if mgr.GetCache().WaitForCacheSync(ctx) {
-					release()
-				}
-			}()
 			return mgr.Start(ctx)
 		},
 	}
@@ -121,7 +103,8 @@ SIGUSR1 makes a new sealing key.`,
 	_ = f.MarkDeprecated("metrics-addr", "use --listen-metrics-addr")
 	f.StringVar(&opts.HealthAddr, "health-addr", ":8082", "address of /healthz and /readyz (0 turns them off)")
 	f.StringVar(&opts.PprofAddr, "pprof-addr", "0", "address of Go's profiling endpoints, /debug/pprof/ (0 turns them off; never expose it outside the Pod)")
-	f.BoolVar(&trimBinary, "trim-binary-pages", true, "drop the binary's pages from memory after start-up and read back only those used (Linux; see docs/install.md)")
+	f.BoolVar(&trimBinary, removedTrimFlag, false, "")
+	_ = f.MarkHidden(removedTrimFlag)
 	f.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader, so only one of several replicas reconciles")
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: --controller-namespace)")
 	f.StringVar(&opts.Class, "controller-class", "", "serve only stores whose spec.controller is this class")
@@ -158,6 +141,15 @@ SIGUSR1 makes a new sealing key.`,
 	})
 	return cmd
 }
+
+// removedTrimFlag named page release, which is gone: it dropped clean
+// pages the kernel reclaims anyway, and crashed PIE builds at start. A
+// setting that no longer does anything is refused rather than ignored, so
+// nobody goes on believing it lowers memory.
+const removedTrimFlag = "trim-binary-pages"
+
+var errTrimRemoved = errors.New("--" + removedTrimFlag + " (or SEALED_SECRETS_TRIM_BINARY_PAGES) was removed: " +
+	"the controller no longer releases its binary's pages, which the kernel reclaims by itself; remove the setting")
 
 // controllerRESTConfig loads --kubeconfig, else $KUBECONFIG, else the in-cluster config.
 func controllerRESTConfig(path string, getenv func(string) string) (*rest.Config, error) {

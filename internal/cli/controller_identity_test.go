@@ -22,7 +22,7 @@ func TestNamespacedStoresIdentityFlag(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errs bytes.Buffer
-			args := append([]string{"keyward", "controller", "--trim-binary-pages=false"}, tt.args...)
+			args := append([]string{"keyward", "controller"}, tt.args...)
 			code := Main(args, Streams{In: strings.NewReader(""), Out: &out, Err: &errs}, func(string) string { return "" })
 			all := out.String() + errs.String()
 			if code != tt.code {

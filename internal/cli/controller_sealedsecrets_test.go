@@ -326,11 +326,14 @@ func TestControllerFlagErrors(t *testing.T) {
 		{args: []string{"--additional-namespaces", "ok,Not_OK"}, want: `error: --additional-namespaces: "Not_OK" is not a namespace name`},
 		{args: []string{"--read-timeout", "soon"}, want: `error: invalid argument "soon" for "--read-timeout"`},
 		{args: []string{"--log-info-stdout=maybe"}, want: `error: invalid argument "maybe" for "--log-info-stdout"`},
+		{args: []string{"--trim-binary-pages=false"}, want: "error: --trim-binary-pages (or SEALED_SECRETS_TRIM_BINARY_PAGES) was removed: "},
+		{args: []string{"--trim-binary-pages"}, want: "error: --trim-binary-pages (or SEALED_SECRETS_TRIM_BINARY_PAGES) was removed: "},
+		{env: map[string]string{"SEALED_SECRETS_TRIM_BINARY_PAGES": "true"}, want: "error: --trim-binary-pages (or SEALED_SECRETS_TRIM_BINARY_PAGES) was removed: "},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " ")+mapString(tt.env), func(t *testing.T) {
 			var out, errs bytes.Buffer
-			args := append([]string{"keyward", "controller", "--trim-binary-pages=false"}, tt.args...)
+			args := append([]string{"keyward", "controller"}, tt.args...)
 			code := Main(args, Streams{In: strings.NewReader(""), Out: &out, Err: &errs}, func(k string) string { return tt.env[k] })
 			if code != 1 || !strings.HasPrefix(errs.String(), tt.want) {
 				t.Fatalf("exit %d, stderr %q; want 1 and %q", code, errs.String(), tt.want)

@@ -19,140 +19,144 @@ import (
 	"unicode"
 )
 
-// funcs is the Sprig subset, with Sprig's names and argument order (the
-// piped value comes last). Sprig's env, expandenv and getHostByName are left
-// out on purpose, as upstream does; so are clock and random functions, which
-// would make a Secret change on every reconcile.
-var funcs = template.FuncMap{
-	// strings
-	"upper":      strings.ToUpper,
-	"lower":      strings.ToLower,
-	"title":      title,
-	"trim":       strings.TrimSpace,
-	"trimAll":    func(cut, s string) string { return strings.Trim(s, cut) },
-	"trimPrefix": func(p, s string) string { return strings.TrimPrefix(s, p) },
-	"trimSuffix": func(p, s string) string { return strings.TrimSuffix(s, p) },
-	"replace":    func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
-	"contains":   func(sub, s string) bool { return strings.Contains(s, sub) },
-	"hasPrefix":  func(p, s string) bool { return strings.HasPrefix(s, p) },
-	"hasSuffix":  func(p, s string) bool { return strings.HasSuffix(s, p) },
-	"repeat":     func(n int, s string) string { return strings.Repeat(s, max(n, 0)) },
-	"nospace":    func(s string) string { return strings.Map(dropSpace, s) },
-	"quote":      func(v ...any) string { return joinMapped(v, strconv.Quote) },
-	"squote":     func(v ...any) string { return joinMapped(v, func(s string) string { return "'" + s + "'" }) },
-	"cat":        func(v ...any) string { return joinMapped(v, func(s string) string { return s }) },
-	"indent":     indent,
-	"nindent":    func(n int, s string) string { return "\n" + indent(n, s) },
-	"substr":     substr,
-	"trunc":      trunc,
-	"join":       func(sep string, v any) string { return strings.Join(toStrings(v), sep) },
-	"splitList":  func(sep, s string) []string { return strings.Split(s, sep) },
-	"toString":   toString,
-	"toStrings":  toStrings,
-	"sortAlpha":  func(v any) []string { s := toStrings(v); sort.Strings(s); return s },
+// sprigFuncs is the Sprig subset, with Sprig's names and argument order
+// (the piped value comes last). Sprig's env, expandenv and getHostByName
+// are left out on purpose, as upstream does; so are clock and random
+// functions, which would make a Secret change on every reconcile. A
+// function, not a package variable, so that no command pays for the map
+// before a template is rendered.
+func sprigFuncs() template.FuncMap {
+	return template.FuncMap{
+		// strings
+		"upper":      strings.ToUpper,
+		"lower":      strings.ToLower,
+		"title":      title,
+		"trim":       strings.TrimSpace,
+		"trimAll":    func(cut, s string) string { return strings.Trim(s, cut) },
+		"trimPrefix": func(p, s string) string { return strings.TrimPrefix(s, p) },
+		"trimSuffix": func(p, s string) string { return strings.TrimSuffix(s, p) },
+		"replace":    func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
+		"contains":   func(sub, s string) bool { return strings.Contains(s, sub) },
+		"hasPrefix":  func(p, s string) bool { return strings.HasPrefix(s, p) },
+		"hasSuffix":  func(p, s string) bool { return strings.HasSuffix(s, p) },
+		"repeat":     func(n int, s string) string { return strings.Repeat(s, max(n, 0)) },
+		"nospace":    func(s string) string { return strings.Map(dropSpace, s) },
+		"quote":      func(v ...any) string { return joinMapped(v, strconv.Quote) },
+		"squote":     func(v ...any) string { return joinMapped(v, func(s string) string { return "'" + s + "'" }) },
+		"cat":        func(v ...any) string { return joinMapped(v, func(s string) string { return s }) },
+		"indent":     indent,
+		"nindent":    func(n int, s string) string { return "\n" + indent(n, s) },
+		"substr":     substr,
+		"trunc":      trunc,
+		"join":       func(sep string, v any) string { return strings.Join(toStrings(v), sep) },
+		"splitList":  func(sep, s string) []string { return strings.Split(s, sep) },
+		"toString":   toString,
+		"toStrings":  toStrings,
+		"sortAlpha":  func(v any) []string { s := toStrings(v); sort.Strings(s); return s },
 
-	// encodings and digests
-	"b64enc":       func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
-	"b64dec":       decodeWith(base64.StdEncoding.DecodeString),
-	"b32enc":       func(s string) string { return base32.StdEncoding.EncodeToString([]byte(s)) },
-	"b32dec":       decodeWith(base32.StdEncoding.DecodeString),
-	"sha1sum":      func(s string) string { h := sha1.Sum([]byte(s)); return hex.EncodeToString(h[:]) },
-	"sha256sum":    func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) },
-	"sha512sum":    func(s string) string { h := sha512.Sum512([]byte(s)); return hex.EncodeToString(h[:]) },
-	"toJson":       toJSON(false),
-	"toPrettyJson": toJSON(true),
-	"fromJson":     fromJSON,
+		// encodings and digests
+		"b64enc":       func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+		"b64dec":       decodeWith(base64.StdEncoding.DecodeString),
+		"b32enc":       func(s string) string { return base32.StdEncoding.EncodeToString([]byte(s)) },
+		"b32dec":       decodeWith(base32.StdEncoding.DecodeString),
+		"sha1sum":      func(s string) string { h := sha1.Sum([]byte(s)); return hex.EncodeToString(h[:]) },
+		"sha256sum":    func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) },
+		"sha512sum":    func(s string) string { h := sha512.Sum512([]byte(s)); return hex.EncodeToString(h[:]) },
+		"toJson":       toJSON(false),
+		"toPrettyJson": toJSON(true),
+		"fromJson":     fromJSON,
 
-	// regular expressions
-	"regexMatch": func(re, s string) (bool, error) { return regexp.MatchString(re, s) },
-	"regexFind":  withRegexp(func(r *regexp.Regexp, s string) string { return r.FindString(s) }),
-	"regexReplaceAll": func(re, s, repl string) (string, error) {
-		r, err := regexp.Compile(re)
-		if err != nil {
-			return "", err
-		}
-		return r.ReplaceAllString(s, repl), nil
-	},
-
-	// defaults and logic
-	"default": func(d any, given ...any) any {
-		if len(given) == 0 || empty(given[0]) {
-			return d
-		}
-		return given[0]
-	},
-	"empty": empty,
-	"coalesce": func(v ...any) any {
-		for _, x := range v {
-			if !empty(x) {
-				return x
+		// regular expressions
+		"regexMatch": func(re, s string) (bool, error) { return regexp.MatchString(re, s) },
+		"regexFind":  withRegexp(func(r *regexp.Regexp, s string) string { return r.FindString(s) }),
+		"regexReplaceAll": func(re, s, repl string) (string, error) {
+			r, err := regexp.Compile(re)
+			if err != nil {
+				return "", err
 			}
-		}
-		return nil
-	},
-	"ternary": func(t, f any, cond bool) any {
-		if cond {
-			return t
-		}
-		return f
-	},
-	"fail": func(msg string) (string, error) { return "", errors.New(msg) },
+			return r.ReplaceAllString(s, repl), nil
+		},
 
-	// numbers
-	"atoi":  func(s string) int { n, _ := strconv.Atoi(s); return n },
-	"int":   func(v any) int { return int(toInt64(v)) },
-	"int64": toInt64,
-	"add":   func(a, b any) int64 { return toInt64(a) + toInt64(b) },
-	"sub":   func(a, b any) int64 { return toInt64(a) - toInt64(b) },
-	"mul":   func(a, b any) int64 { return toInt64(a) * toInt64(b) },
-	"div": func(a, b any) (int64, error) {
-		if toInt64(b) == 0 {
-			return 0, errors.New("division by zero")
-		}
-		return toInt64(a) / toInt64(b), nil
-	},
-	"mod": func(a, b any) (int64, error) {
-		if toInt64(b) == 0 {
-			return 0, errors.New("division by zero")
-		}
-		return toInt64(a) % toInt64(b), nil
-	},
-
-	// lists and dicts
-	"list": func(v ...any) []any { return v },
-	"first": func(v any) any {
-		l := toList(v)
-		if len(l) == 0 {
-			return nil
-		}
-		return l[0]
-	},
-	"last": func(v any) any {
-		l := toList(v)
-		if len(l) == 0 {
-			return nil
-		}
-		return l[len(l)-1]
-	},
-	"has": func(needle, v any) bool {
-		for _, x := range toList(v) {
-			if reflect.DeepEqual(x, needle) {
-				return true
+		// defaults and logic
+		"default": func(d any, given ...any) any {
+			if len(given) == 0 || empty(given[0]) {
+				return d
 			}
-		}
-		return false
-	},
-	"uniq": uniq,
-	"dict": dict,
-	"get": func(d map[string]any, k string) any {
-		if v, ok := d[k]; ok {
-			return v
-		}
-		return ""
-	},
-	"set":    func(d map[string]any, k string, v any) map[string]any { d[k] = v; return d },
-	"hasKey": hasKey,
-	"keys":   keys,
+			return given[0]
+		},
+		"empty": empty,
+		"coalesce": func(v ...any) any {
+			for _, x := range v {
+				if !empty(x) {
+					return x
+				}
+			}
+			return nil
+		},
+		"ternary": func(t, f any, cond bool) any {
+			if cond {
+				return t
+			}
+			return f
+		},
+		"fail": func(msg string) (string, error) { return "", errors.New(msg) },
+
+		// numbers
+		"atoi":  func(s string) int { n, _ := strconv.Atoi(s); return n },
+		"int":   func(v any) int { return int(toInt64(v)) },
+		"int64": toInt64,
+		"add":   func(a, b any) int64 { return toInt64(a) + toInt64(b) },
+		"sub":   func(a, b any) int64 { return toInt64(a) - toInt64(b) },
+		"mul":   func(a, b any) int64 { return toInt64(a) * toInt64(b) },
+		"div": func(a, b any) (int64, error) {
+			if toInt64(b) == 0 {
+				return 0, errors.New("division by zero")
+			}
+			return toInt64(a) / toInt64(b), nil
+		},
+		"mod": func(a, b any) (int64, error) {
+			if toInt64(b) == 0 {
+				return 0, errors.New("division by zero")
+			}
+			return toInt64(a) % toInt64(b), nil
+		},
+
+		// lists and dicts
+		"list": func(v ...any) []any { return v },
+		"first": func(v any) any {
+			l := toList(v)
+			if len(l) == 0 {
+				return nil
+			}
+			return l[0]
+		},
+		"last": func(v any) any {
+			l := toList(v)
+			if len(l) == 0 {
+				return nil
+			}
+			return l[len(l)-1]
+		},
+		"has": func(needle, v any) bool {
+			for _, x := range toList(v) {
+				if reflect.DeepEqual(x, needle) {
+					return true
+				}
+			}
+			return false
+		},
+		"uniq": uniq,
+		"dict": dict,
+		"get": func(d map[string]any, k string) any {
+			if v, ok := d[k]; ok {
+				return v
+			}
+			return ""
+		},
+		"set":    func(d map[string]any, k string, v any) map[string]any { d[k] = v; return d },
+		"hasKey": hasKey,
+		"keys":   keys,
+	}
 }
 
 func dropSpace(r rune) rune {

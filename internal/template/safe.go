@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"text/template"
 )
 
@@ -16,25 +17,28 @@ func (e *funcError) Error() string { return e.what }
 // builtins replaces the text/template builtins whose errors quote their
 // arguments (index and slice print the index, call relays any error); a
 // FuncMap entry takes precedence over a builtin of the same name.
-var builtins = template.FuncMap{
-	"index": index,
-	"slice": slice,
-	"len":   length,
-	"call":  call,
+func builtins() template.FuncMap {
+	return template.FuncMap{
+		"index": index,
+		"slice": slice,
+		"len":   length,
+		"call":  call,
+	}
 }
 
-// safeFuncs is funcs plus builtins, each wrapped by guard. Built once at
-// start-up and never written after.
-var safeFuncs = func() template.FuncMap {
-	m := make(template.FuncMap, len(funcs)+len(builtins))
-	for name, f := range funcs {
+// safeFuncs is sprigFuncs plus builtins, each wrapped by guard. Built on
+// the first template and never written after.
+var safeFuncs = sync.OnceValue(func() template.FuncMap {
+	sprig, native := sprigFuncs(), builtins()
+	m := make(template.FuncMap, len(sprig)+len(native))
+	for name, f := range sprig {
 		m[name] = guard(name, f)
 	}
-	for name, f := range builtins {
+	for name, f := range native {
 		m[name] = guard(name, f)
 	}
 	return m
-}()
+})
 
 var errorType = reflect.TypeFor[error]()
 

@@ -82,7 +82,7 @@ func Render(name, text string, data any, opts ...Option) ([]byte, error) {
 	for _, o := range opts {
 		o(&c)
 	}
-	t := template.New(name).Funcs(safeFuncs)
+	t := template.New(name).Funcs(safeFuncs())
 	if c.missingKeyError {
 		t = t.Option("missingkey=error")
 	}
@@ -100,8 +100,8 @@ func Render(name, text string, data any, opts ...Option) ([]byte, error) {
 // FuncMap returns a copy of the function set (errors already made safe),
 // for callers that build their own templates.
 func FuncMap() template.FuncMap {
-	m := make(template.FuncMap, len(safeFuncs))
-	for k, v := range safeFuncs {
+	m := make(template.FuncMap, len(safeFuncs()))
+	for k, v := range safeFuncs() {
 		m[k] = v
 	}
 	return m
@@ -186,7 +186,7 @@ func execPosition(msg string) (line, col int) {
 // known reports whether fn names a function of ours or a text/template
 // builtin, so that "calling fn failed" names only a function from a fixed set.
 func known(fn string) bool {
-	if _, ok := safeFuncs[fn]; ok {
+	if _, ok := safeFuncs()[fn]; ok {
 		return true
 	}
 	switch fn {

@@ -232,35 +232,36 @@ var (
 // and restart the controller or measure it as its own process.
 func keywardBinary(t testing.TB) string {
 	t.Helper()
-	keywardBinOnce.Do(func() {
-		root, err := testcluster.RepoRoot()
-		if err != nil {
-			keywardBinErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "keyward-e2e-bin-")
-		if err != nil {
-			keywardBinErr = err
-			return
-		}
-		// The linker writes its output through a shared mapping, which
-		// leaves the file cached in large folios that a process then maps
-		// whole: 4-5 MB more resident at start than the same binary
-		// installed by copying, as an image's is. Measure what is shipped.
-		linked := filepath.Join(dir, "keyward.linked")
-		cmd := exec.Command("go", "build", "-o", linked, "./cmd/keyward")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			keywardBinErr = fmt.Errorf("go build ./cmd/keyward: %v\n%s", err, out)
-			return
-		}
-		keywardBin = filepath.Join(dir, "keyward")
-		keywardBinErr = copyExecutable(linked, keywardBin)
-	})
+	keywardBinOnce.Do(func() { keywardBin, keywardBinErr = buildKeyward() })
 	if keywardBinErr != nil {
 		t.Fatal(keywardBinErr)
 	}
 	return keywardBin
+}
+
+// buildKeyward builds ./cmd/keyward with these go build flags into a new
+// temporary directory and returns the binary's path.
+func buildKeyward(flags ...string) (string, error) {
+	root, err := testcluster.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "keyward-e2e-bin-")
+	if err != nil {
+		return "", err
+	}
+	// The linker writes its output through a shared mapping, which
+	// leaves the file cached in large folios that a process then maps
+	// whole: 4-5 MB more resident at start than the same binary
+	// installed by copying, as an image's is. Measure what is shipped.
+	linked := filepath.Join(dir, "keyward.linked")
+	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", linked, "./cmd/keyward")...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s ./cmd/keyward: %v\n%s", strings.Join(flags, " "), err, out)
+	}
+	bin := filepath.Join(dir, "keyward")
+	return bin, copyExecutable(linked, bin)
 }
 
 // copyExecutable copies src to a new executable file dst and removes src.
@@ -314,6 +315,13 @@ func startControllerProcess(t testing.TB, ctlNS string, args ...string) *control
 // environment variables (KEY=VALUE) for the controller alone.
 func startControllerProcessEnv(t testing.TB, ctlNS string, env []string, args ...string) *controllerProcess {
 	t.Helper()
+	return startControllerBinary(t, keywardBinary(t), ctlNS, env, args...)
+}
+
+// startControllerBinary is startControllerProcessEnv with the keyward
+// binary at bin.
+func startControllerBinary(t testing.TB, bin, ctlNS string, env []string, args ...string) *controllerProcess {
+	t.Helper()
 	p := &controllerProcess{metricsAddr: freeAddr(t), exited: make(chan struct{})}
 	all := []string{"controller", "--kubeconfig", cluster.Kubeconfig, "--controller-namespace", ctlNS,
 		"--listen-addr", "0", "--health-addr", "0", "--listen-metrics-addr", p.metricsAddr}
@@ -327,7 +335,7 @@ func startControllerProcessEnv(t testing.TB, ctlNS string, env []string, args ..
 		t.Fatal(err)
 	}
 	p.log = log
-	p.cmd = exec.Command(keywardBinary(t), append(all, args...)...)
+	p.cmd = exec.Command(bin, append(all, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = log, log
 	p.cmd.Env = append(append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig), env...)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

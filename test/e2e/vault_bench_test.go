@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +21,6 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/manager"
-	testcluster "github.com/keyward/keyward/test/cluster"
 	testvault "github.com/keyward/keyward/test/vault"
 )
 
@@ -51,7 +49,7 @@ func BenchmarkVault1000ExternalSecrets(b *testing.B) {
 func runVaultBench(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	bin := buildKeyward(b)
+	bin := keywardBinary(b)
 	scheme, err := manager.Scheme()
 	if err != nil {
 		b.Fatal(err)
@@ -206,22 +204,6 @@ func countVault(b *testing.B, v *testvault.Server, mark int64) vaultCounts {
 		}
 	}
 	return n
-}
-
-// buildKeyward builds the keyward binary into a temporary folder.
-func buildKeyward(b *testing.B) string {
-	b.Helper()
-	root, err := testcluster.RepoRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	bin := filepath.Join(b.TempDir(), "keyward")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/keyward")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("building keyward: %v\n%s", err, out)
-	}
-	return bin
 }
 
 type controllerProc struct {

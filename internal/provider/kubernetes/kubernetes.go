@@ -23,8 +23,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -331,13 +331,27 @@ func (c *Client) identity(ctx context.Context) string {
 	r, err := c.authn.SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	// A name from the reply is shown only when shaped like a user name: the
 	// server may be any URL, and a long free text could echo anything.
-	if err != nil || !userName.MatchString(r.Status.UserInfo.Username) {
+	if err != nil || !isUserName(r.Status.UserInfo.Username) {
 		return "the store's identity"
 	}
 	return fmt.Sprintf("the store's identity %q", r.Status.UserInfo.Username)
 }
 
-var userName = regexp.MustCompile(`^[A-Za-z0-9:._@-]{1,128}$`)
+// isUserName says s is 1 to 128 of [A-Za-z0-9:._@-]. A loop, not a
+// regexp: a bounded repetition compiles to a program 128 copies long, and
+// package variables are built at start by every command.
+func isUserName(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for _, r := range []byte(s) {
+		ok := 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.IndexByte(":._@-", r) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
 
 // kubeError tells a failed API call by its status only: server.url may name
 // any server, and a Status message or an unparsed body can echo anything.

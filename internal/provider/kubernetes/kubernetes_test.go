@@ -298,3 +298,22 @@ func unchanged(name string) func(t *testing.T, cs *fake.Clientset) {
 		}
 	}
 }
+
+func TestIsUserName(t *testing.T) {
+	for s, want := range map[string]bool{
+		"system:serviceaccount:ns:sa": true,
+		"alice@example.com":           true,
+		"a-b_c.d":                     true,
+		"a/b":                         false,
+		"":                            false,
+		strings.Repeat("a", 128):      true,
+		strings.Repeat("a", 129):      false,
+		"alice bob":                   false,
+		"evil\n":                      false,
+		"émile":                       false,
+	} {
+		if got := isUserName(s); got != want {
+			t.Errorf("isUserName(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
