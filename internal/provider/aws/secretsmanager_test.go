@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/storeruntime"
+	"github.com/keyward/keyward/test/providertest"
 )
 
 // seed is a Secrets Manager client of the test's own, for setting moto up.
@@ -88,25 +88,7 @@ func TestSecretsManagerRead(t *testing.T) {
 		{name: "property of a value that is not JSON", c: c, key: "plain", prop: "db-uri", wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := tc.c.Read(ctx, tc.key, tc.version)
-			var v []byte
-			if err == nil {
-				v, err = s.Property(tc.prop)
-			}
-			switch {
-			case tc.notFound:
-				if !errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("err = %v, want not found", err)
-				}
-			case tc.wantErr:
-				if err == nil || errors.Is(err, provider.ErrNotFound) || !strings.Contains(err.Error(), "not JSON") {
-					t.Fatalf("err = %v, want a not-JSON error", err)
-				}
-			case err != nil:
-				t.Fatal(err)
-			case string(v) != tc.want:
-				t.Fatalf("got %q, want %q", v, tc.want)
-			}
+			providertest.Read(ctx, t, tc.c, tc.key, tc.version, tc.prop, providertest.Expect{Value: tc.want, NotFound: tc.notFound, Err: tc.wantErr, ErrText: "not JSON"})
 		})
 	}
 
@@ -338,17 +320,10 @@ func TestSharedKeysCostOneReadEach(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := moto.Count("secretsmanager.GetSecretValue")
-	var wg sync.WaitGroup
-	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, _, err := s.Read(ctx, fmt.Sprintf("shared/%d", i%10), "", time.Hour); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	providertest.AtOnce(t, 100, func(i int) error {
+		_, _, err := s.Read(ctx, fmt.Sprintf("shared/%d", i%10), "", time.Hour)
+		return err
+	})
 	if n := moto.Count("secretsmanager.GetSecretValue") - before; n != 10 {
 		t.Fatalf("GetSecretValue calls = %d for 100 reads of 10 keys", n)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/storeruntime"
 	azurefake "github.com/keyward/keyward/test/fakes/azure"
+	"github.com/keyward/keyward/test/providertest"
 )
 
 const (
@@ -135,25 +136,7 @@ func TestRead(t *testing.T) {
 		{name: "keys are not served", key: "key/signing", wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := c.Read(ctx, tc.key, tc.version)
-			var v []byte
-			if err == nil {
-				v, err = s.Property(tc.prop)
-			}
-			switch {
-			case tc.notFound:
-				if !errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("err = %v", err)
-				}
-			case tc.wantErr:
-				if err == nil || errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("err = %v", err)
-				}
-			case err != nil:
-				t.Fatal(err)
-			case string(v) != tc.want:
-				t.Fatalf("got %q want %q", v, tc.want)
-			}
+			providertest.Read(ctx, t, c, tc.key, tc.version, tc.prop, providertest.Expect{Value: tc.want, NotFound: tc.notFound, Err: tc.wantErr})
 		})
 	}
 	md, err := c.ReadMetadata(ctx, "aura-production-postgres")
@@ -374,17 +357,10 @@ func TestSharedKeysCostOneReadEach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, _, err := s.Read(ctx, fmt.Sprintf("shared-%d", i%10), "", time.Hour); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	providertest.AtOnce(t, 100, func(i int) error {
+		_, _, err := s.Read(ctx, fmt.Sprintf("shared-%d", i%10), "", time.Hour)
+		return err
+	})
 	// One GET per key, plus at most one unauthenticated GET per concurrent
 	// first request answered by the challenge.
 	t.Logf("GetSecret calls: %d, token requests: %d", e.fake.Count("GetSecret"), e.fake.Count("Token"))

@@ -29,6 +29,7 @@ import (
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/storeruntime"
 	gcpfake "github.com/keyward/keyward/test/fakes/gcp"
+	"github.com/keyward/keyward/test/providertest"
 )
 
 const project = "aura-prod"
@@ -147,25 +148,7 @@ func TestRead(t *testing.T) {
 		{name: "disabled latest with LatestOrFetch", c: fetch, key: "rotating", want: "good"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := tc.c.Read(ctx, tc.key, tc.version)
-			var v []byte
-			if err == nil {
-				v, err = s.Property(tc.prop)
-			}
-			switch {
-			case tc.notFound:
-				if !errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("err = %v", err)
-				}
-			case tc.wantErr:
-				if err == nil || errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("err = %v", err)
-				}
-			case err != nil:
-				t.Fatal(err)
-			case string(v) != tc.want:
-				t.Fatalf("got %q want %q", v, tc.want)
-			}
+			providertest.Read(ctx, t, tc.c, tc.key, tc.version, tc.prop, providertest.Expect{Value: tc.want, NotFound: tc.notFound, Err: tc.wantErr})
 		})
 	}
 	md, err := c.ReadMetadata(ctx, "aura-production-postgres")
@@ -390,17 +373,10 @@ func TestEmulatorHostAndSharedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, _, err := s.Read(ctx, fmt.Sprintf("shared-%d", i%10), "", time.Hour); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	providertest.AtOnce(t, 100, func(i int) error {
+		_, _, err := s.Read(ctx, fmt.Sprintf("shared-%d", i%10), "", time.Hour)
+		return err
+	})
 	if n := fake.Count("AccessSecretVersion"); n != 10 {
 		t.Fatalf("AccessSecretVersion calls = %d for 100 reads of 10 keys", n)
 	}
