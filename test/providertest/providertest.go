@@ -62,3 +62,43 @@ func AtOnce(t *testing.T, n int, read func(i int) error) {
 	}
 	wg.Wait()
 }
+
+// ReadWriter is a store client that PushSecret can write through.
+type ReadWriter interface {
+	provider.Client
+	provider.Writer
+}
+
+// Push checks what every PushSecret target promises, on key "pushed":
+// properties written one by one merge into one JSON value; writing a value
+// again changes nothing (writes counts the store's writes); a secret the
+// store did not create (foreign) is refused; and deleting the last
+// property removes the secret.
+func Push(ctx context.Context, t *testing.T, c ReadWriter, foreign string, writes func() int) {
+	t.Helper()
+	if err := c.Write(ctx, "pushed", "user", []byte("app")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, "pushed", "password", []byte("pw")); err != nil {
+		t.Fatal(err)
+	}
+	n := writes()
+	if err := c.Write(ctx, "pushed", "password", []byte("pw")); err != nil || writes() != n {
+		t.Fatalf("unchanged write: %v", err)
+	}
+	if v, _ := c.Read(ctx, "pushed", ""); string(v.Value) != `{"password":"pw","user":"app"}` {
+		t.Fatalf("pushed %q", v.Value)
+	}
+	if err := c.Write(ctx, foreign, "", []byte("mine")); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Fatalf("foreign write: %v", err)
+	}
+	if err := c.Delete(ctx, "pushed", "user"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, "pushed", "password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(ctx, "pushed", ""); !errors.Is(err, provider.ErrNotFound) {
+		t.Fatalf("after deleting: %v", err)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -23,7 +22,6 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
-	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/storeruntime"
 	azurefake "github.com/keyward/keyward/test/fakes/azure"
 	"github.com/keyward/keyward/test/providertest"
@@ -319,31 +317,7 @@ func TestPush(t *testing.T) {
 	e.fake.Put("foreign", "x", map[string]string{"owner": "ops"})
 	c := e.client(t, spSecret())
 	ctx := context.Background()
-	if err := c.Write(ctx, "pushed", "user", []byte("app")); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write(ctx, "pushed", "password", []byte("pw")); err != nil {
-		t.Fatal(err)
-	}
-	sets := e.fake.Count("SetSecret")
-	if err := c.Write(ctx, "pushed", "password", []byte("pw")); err != nil || e.fake.Count("SetSecret") != sets {
-		t.Fatalf("unchanged write: %v", err)
-	}
-	if v, _ := c.Read(ctx, "pushed", ""); string(v.Value) != `{"password":"pw","user":"app"}` {
-		t.Fatalf("pushed %q", v.Value)
-	}
-	if err := c.Write(ctx, "foreign", "", []byte("mine")); err == nil || !strings.Contains(err.Error(), "refusing") {
-		t.Fatalf("foreign write: %v", err)
-	}
-	if err := c.Delete(ctx, "pushed", "user"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Delete(ctx, "pushed", "password"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Read(ctx, "pushed", ""); !errors.Is(err, provider.ErrNotFound) {
-		t.Fatalf("after deleting: %v", err)
-	}
+	providertest.Push(ctx, t, c, "foreign", func() int { return e.fake.Count("SetSecret") })
 }
 
 func TestSharedKeysCostOneReadEach(t *testing.T) {

@@ -325,31 +325,7 @@ func TestPush(t *testing.T) {
 	e.fake.Put(project, "foreign", []byte("x"), nil)
 	c := e.client(t, &esv1.GCPSMProvider{Auth: keyAuth})
 	ctx := context.Background()
-	if err := c.Write(ctx, "pushed", "user", []byte("app")); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write(ctx, "pushed", "password", []byte("pw")); err != nil {
-		t.Fatal(err)
-	}
-	adds := e.fake.Count("AddSecretVersion")
-	if err := c.Write(ctx, "pushed", "password", []byte("pw")); err != nil || e.fake.Count("AddSecretVersion") != adds {
-		t.Fatalf("unchanged write: %v", err)
-	}
-	if v, _ := c.Read(ctx, "pushed", ""); string(v.Value) != `{"password":"pw","user":"app"}` {
-		t.Fatalf("pushed %q", v.Value)
-	}
-	if err := c.Write(ctx, "foreign", "", []byte("mine")); err == nil || !strings.Contains(err.Error(), "refusing") {
-		t.Fatalf("foreign write: %v", err)
-	}
-	if err := c.Delete(ctx, "pushed", "user"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Delete(ctx, "pushed", "password"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Read(ctx, "pushed", ""); !errors.Is(err, provider.ErrNotFound) {
-		t.Fatalf("after deleting: %v", err)
-	}
+	providertest.Push(ctx, t, c, "foreign", func() int { return e.fake.Count("AddSecretVersion") })
 }
 
 func TestEmulatorHostAndSharedKeys(t *testing.T) {
