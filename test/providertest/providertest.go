@@ -102,3 +102,40 @@ func Push(ctx context.Context, t *testing.T, c ReadWriter, foreign string, write
 		t.Fatalf("after deleting: %v", err)
 	}
 }
+
+// RemoteError is what a store's error must be when the remote refused.
+type RemoteError struct {
+	// Reply is what the remote answered: none of it may reach the error.
+	Reply []string
+	// Holds are texts the error must hold (a status, a known code, where
+	// it came from).
+	Holds []string
+	// Prefix, when set, is how the error must start.
+	Prefix string
+	// Kind, when set, is an error it must wrap.
+	Kind error
+}
+
+// CheckRemoteError fails t unless err is an error as want describes.
+func CheckRemoteError(t *testing.T, err error, want RemoteError) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, r := range want.Reply {
+		if strings.Contains(err.Error(), r) {
+			t.Errorf("error carries the reply: %v", err)
+		}
+	}
+	for _, h := range want.Holds {
+		if !strings.Contains(err.Error(), h) {
+			t.Errorf("error = %v, want it to hold %q", err, h)
+		}
+	}
+	if !strings.HasPrefix(err.Error(), want.Prefix) {
+		t.Errorf("error = %v, want it to start with %q", err, want.Prefix)
+	}
+	if want.Kind != nil && !errors.Is(err, want.Kind) {
+		t.Errorf("errors.Is(%v) does not hold for %v", want.Kind, err)
+	}
+}

@@ -2,12 +2,12 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/test/providertest"
 )
 
 // An AWS error's message, and a code outside the known set, must not reach
@@ -43,18 +43,10 @@ func TestRemoteMessagesStayOut(t *testing.T) {
 			moto.Fail("secretsmanager.GetSecretValue", 5, tt.status, tt.code, "message "+canary)
 			defer moto.Reset(t)
 			_, _, err := s.Read(ctx, "db", "", 0)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if strings.Contains(err.Error(), canary) || strings.Contains(err.Error(), strings.ReplaceAll(canary, "-", "")) {
-				t.Errorf("error carries the reply: %v", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `GetSecretValue "db"`) {
-				t.Errorf("error = %v, want it to hold %q", err, tt.want)
-			}
-			if tt.kind != nil && !errors.Is(err, tt.kind) {
-				t.Errorf("errors.Is(%v) does not hold for %v", tt.kind, err)
-			}
+			providertest.CheckRemoteError(t, err, providertest.RemoteError{
+				Reply: []string{canary, strings.ReplaceAll(canary, "-", "")},
+				Holds: []string{tt.want, `GetSecretValue "db"`}, Kind: tt.kind,
+			})
 		})
 	}
 }
