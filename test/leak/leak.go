@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
+	"testing"
 )
 
 // Form is one way a value can be written: its name, for failure messages,
@@ -40,4 +41,12 @@ func In(text, value string) []Form {
 		}
 	}
 	return found
+}
+
+// CheckError fails t for every form of value that the error text msg holds.
+func CheckError(t testing.TB, msg, value string) {
+	t.Helper()
+	for _, f := range In(msg, value) {
+		t.Errorf("error carries the value as %q: %s", f.Text, msg)
+	}
 }

@@ -12,15 +12,6 @@ import (
 
 const canary = "Cn4ry-s3cret/v4lue+42"
 
-// assertNoValue fails t when msg holds v in a form a template or decoder
-// could have produced.
-func assertNoValue(t *testing.T, msg, v string) {
-	t.Helper()
-	for _, f := range leak.In(msg, v) {
-		t.Errorf("error carries the value as %q: %s", f.Text, msg)
-	}
-}
-
 func TestFetchPathErrorsCarryNoValue(t *testing.T) {
 	notJSON := []byte("{" + canary)
 	tests := []struct {
@@ -48,7 +39,7 @@ func TestFetchPathErrorsCarryNoValue(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			assertNoValue(t, err.Error(), canary)
+			leak.CheckError(t, err.Error(), canary)
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want it to hold %q", err, tt.want)
 			}
