@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/test/providertest"
 )
@@ -17,16 +16,7 @@ func TestRemoteMessagesStayOut(t *testing.T) {
 	moto.Reset(t)
 	createSecret(t, seedSM(t), "db", `{"password":"hunter2"}`, nil)
 	ctx := context.Background()
-	k := newKube(secret("app", "aws-creds", map[string]string{"id": "AKIDSTATICKEY", "secret": "very-secret-access-key"}))
-	auth := esv1.AWSAuth{SecretRef: &esv1.AWSSecretRef{
-		AccessKeyID:     esv1.SecretKeySelector{Name: "aws-creds", Key: "id"},
-		SecretAccessKey: esv1.SecretKeySelector{Name: "aws-creds", Key: "secret"},
-	}}
-	m, _ := manager(k)
-	s, err := m.Store(ctx, store(&esv1.AWSProvider{Service: "SecretsManager", Auth: auth}), "app")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := staticKeysStore(ctx, t)
 	tests := []struct {
 		name, code string
 		status     int

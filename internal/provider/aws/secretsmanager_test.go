@@ -160,20 +160,28 @@ func manager(k *kube) (*storeruntime.Manager, *prometheus.Registry) {
 	return storeruntime.NewManager(k, storeruntime.NewMetrics(reg), storeruntime.Options{}, New()), reg
 }
 
-func TestSecretsManagerErrors(t *testing.T) {
-	moto.Reset(t)
-	createSecret(t, seedSM(t), "db", `{"password":"hunter2"}`, nil)
-	ctx := context.Background()
-	k := newKube(secret("app", "aws-creds", map[string]string{"id": "AKIDSTATICKEY", "secret": "very-secret-access-key"}))
+// staticKeysStore is a Secrets Manager store of namespace app, through the
+// shared provider layer, signing in with the static keys of Secret
+// app/aws-creds; the registry holds its metrics.
+func staticKeysStore(ctx context.Context, t *testing.T) (*storeruntime.Store, *prometheus.Registry) {
+	t.Helper()
+	m, reg := manager(newKube(secret("app", "aws-creds", map[string]string{"id": "AKIDSTATICKEY", "secret": "very-secret-access-key"})))
 	auth := esv1.AWSAuth{SecretRef: &esv1.AWSSecretRef{
 		AccessKeyID:     esv1.SecretKeySelector{Name: "aws-creds", Key: "id"},
 		SecretAccessKey: esv1.SecretKeySelector{Name: "aws-creds", Key: "secret"},
 	}}
-	m, reg := manager(k)
 	s, err := m.Store(ctx, store(&esv1.AWSProvider{Service: "SecretsManager", Auth: auth}), "app")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, reg
+}
+
+func TestSecretsManagerErrors(t *testing.T) {
+	moto.Reset(t)
+	createSecret(t, seedSM(t), "db", `{"password":"hunter2"}`, nil)
+	ctx := context.Background()
+	s, reg := staticKeysStore(ctx, t)
 
 	t.Run("throttling is backed off, retried and counted", func(t *testing.T) {
 		moto.Throttle("secretsmanager.GetSecretValue", 2)
@@ -214,7 +222,7 @@ func TestSecretsManagerErrors(t *testing.T) {
 		_, err := New().NewClient(ctx, store(&esv1.AWSProvider{Service: "SecretsManager", Auth: esv1.AWSAuth{SecretRef: &esv1.AWSSecretRef{
 			AccessKeyID:     esv1.SecretKeySelector{Name: "absent", Key: "id"},
 			SecretAccessKey: esv1.SecretKeySelector{Name: "absent", Key: "secret"},
-		}}}), k, "app")
+		}}}), newKube(), "app")
 		if err == nil || !strings.Contains(err.Error(), "spec.provider.aws.auth.secretRef.accessKeyIDSecretRef") {
 			t.Fatalf("err = %v", err)
 		}
@@ -309,16 +317,8 @@ func TestSharedKeysCostOneReadEach(t *testing.T) {
 	for i := range 10 {
 		createSecret(t, sm, fmt.Sprintf("shared/%d", i), fmt.Sprintf(`{"v":"%d"}`, i), nil)
 	}
-	m, _ := manager(newKube(secret("app", "aws-creds", map[string]string{"id": "AKIDSTATICKEY", "secret": "very-secret-access-key"})))
 	ctx := context.Background()
-	auth := esv1.AWSAuth{SecretRef: &esv1.AWSSecretRef{
-		AccessKeyID:     esv1.SecretKeySelector{Name: "aws-creds", Key: "id"},
-		SecretAccessKey: esv1.SecretKeySelector{Name: "aws-creds", Key: "secret"},
-	}}
-	s, err := m.Store(ctx, store(&esv1.AWSProvider{Service: "SecretsManager", Auth: auth}), "app")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := staticKeysStore(ctx, t)
 	before := moto.Count("secretsmanager.GetSecretValue")
 	providertest.AtOnce(t, 100, func(i int) error {
 		_, _, err := s.Read(ctx, fmt.Sprintf("shared/%d", i%10), "", time.Hour)
