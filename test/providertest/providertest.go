@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/keyward/keyward/internal/provider"
 )
 
@@ -138,4 +140,33 @@ func CheckRemoteError(t *testing.T, err error, want RemoteError) {
 	if want.Kind != nil && !errors.Is(err, want.Kind) {
 		t.Errorf("errors.Is(%v) does not hold for %v", want.Kind, err)
 	}
+}
+
+// Counter sums the series of counter name whose labels include labels.
+func Counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue series
+				}
+			}
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
 }

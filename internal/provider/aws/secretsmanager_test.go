@@ -193,7 +193,7 @@ func TestSecretsManagerErrors(t *testing.T) {
 		if n := moto.Count("secretsmanager.GetSecretValue") - before; n != 3 {
 			t.Fatalf("attempts = %d, want 3", n)
 		}
-		got := counter(t, reg, "keyward_provider_store_throttled_total", map[string]string{"provider": "aws", "call": "Read"})
+		got := providertest.Counter(t, reg, "keyward_provider_store_throttled_total", map[string]string{"provider": "aws", "call": "Read"})
 		if got != 2 {
 			t.Fatalf("throttles counted = %v, want 2", got)
 		}
@@ -227,35 +227,6 @@ func TestSecretsManagerErrors(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
-}
-
-// counter sums the series of a counter whose labels include labels.
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range f.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue series
-				}
-			}
-			sum += m.GetCounter().GetValue()
-		}
-	}
-	return sum
 }
 
 func TestSecretsManagerPush(t *testing.T) {

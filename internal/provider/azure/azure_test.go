@@ -262,25 +262,6 @@ func TestAuthModes(t *testing.T) {
 	}
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name, call string) float64 {
-	t.Helper()
-	fams, _ := reg.Gather()
-	var sum float64
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "call" && l.GetValue() == call {
-					sum += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return sum
-}
-
 func TestThrottlingAndDenial(t *testing.T) {
 	e := newEnv(t)
 	e.fake.Put("db", `{"password":"hunter2"}`, nil)
@@ -302,7 +283,7 @@ func TestThrottlingAndDenial(t *testing.T) {
 	if n := e.fake.Count("GetSecret") - before; n != 3 {
 		t.Fatalf("attempts = %d, want 3", n)
 	}
-	if got := counter(t, reg, "keyward_provider_store_throttled_total", "Read"); got != 2 {
+	if got := providertest.Counter(t, reg, "keyward_provider_store_throttled_total", map[string]string{"call": "Read"}); got != 2 {
 		t.Fatalf("throttles counted = %v", got)
 	}
 	e.fake.Fail("GetSecret", 1, 403, "Forbidden", "The user, group or application 'appid=8f3a' does not have secrets get permission on key vault 'aura-prod'.")
