@@ -184,6 +184,19 @@ func eventsFor(ctx context.Context, t *testing.T, ns, name string) []string {
 
 // waitEvent waits for an event with this reason about the object and
 // returns its note.
+// assertUnchanged fails t with why when the Secret before has been written
+// since it was read.
+func assertUnchanged(ctx context.Context, t *testing.T, before *corev1.Secret, why string) {
+	t.Helper()
+	var after corev1.Secret
+	if err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(before), &after); err != nil {
+		t.Fatal(err)
+	}
+	if after.ResourceVersion != before.ResourceVersion {
+		t.Fatal(why)
+	}
+}
+
 func waitEvent(ctx context.Context, t *testing.T, ns, name, reason string) string {
 	t.Helper()
 	var note string
