@@ -5,21 +5,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PWD/bin:$PATH"
-work=$(mktemp -d)
-controller_pid=
-cleanup() {
-	[ -n "$controller_pid" ] && kill "$controller_pid" 2>/dev/null && wait "$controller_pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
-wait_for() { # seconds description command...
-	local t=$1 what=$2; shift 2
-	for _ in $(seq $((t * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-	echo "demo: timed out waiting for $what" >&2
-	return 1
-}
+demo=demo
+# shellcheck source=lib/demo.sh
+source hack/lib/demo.sh
 
 step "keyward version"
 run keyward version
@@ -37,7 +25,7 @@ run kubectl -n aura-development get secret backend-secrets
 step "Staging: the controller starts and makes its sealing key"
 keyward controller --listen-addr 127.0.0.1:18080 --listen-metrics-addr 127.0.0.1:18081 \
 	--health-addr 127.0.0.1:18082 >"$work/controller.log" 2>&1 &
-controller_pid=$!
+server_pid=$!
 wait_for 60 "the controller's sealing key" curl -sf http://127.0.0.1:18080/v1/cert.pem
 run kubectl -n kube-system get secrets -l sealedsecrets.bitnami.com/sealed-secrets-key=active
 

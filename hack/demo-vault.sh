@@ -10,22 +10,9 @@
 # and stops it on exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
-wait_for() { # seconds description command...
-	local t=$1 what=$2; shift 2
-	for _ in $(seq $((t * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-	echo "demo-vault: timed out waiting for $what" >&2
-	return 1
-}
-
-work=$(mktemp -d)
-vault_pid=
-cleanup() {
-	[ -n "$vault_pid" ] && kill "$vault_pid" 2>/dev/null && wait "$vault_pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
+demo=demo-vault
+# shellcheck source=lib/demo.sh
+source hack/lib/demo.sh
 
 vault_dir=$(hack/vaulttools/build.sh)
 vault() { HOME="$work" "$vault_dir/vault" "$@"; }
@@ -36,7 +23,7 @@ ns=aura-production
 step "Production: a Vault server (dev mode, in memory) holds the database URI"
 HOME="$work" "$vault_dir/vault" server -dev -dev-root-token-id="$VAULT_TOKEN" \
 	-dev-listen-address="${VAULT_ADDR#http://}" -dev-no-store-token >"$work/vault.log" 2>&1 &
-vault_pid=$!
+server_pid=$!
 wait_for 60 "Vault" curl -sf "$VAULT_ADDR/v1/sys/health"
 run vault audit enable file file_path="$work/audit.log"
 run vault kv put -mount=secret aura/production/postgres db-uri='postgresql://app:prod-first@db/aura'

@@ -10,15 +10,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/cache.sh
+source "$here/../lib/cache.sh"
 k8s_version=v1.37.2
 etcd_version=v3.7.3
-cache_root=${KEYWARD_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keyward}
-dir="$cache_root/kube-$k8s_version-etcd-$etcd_version"
-mkdir -p "$dir"
-
-# One builder at a time: test packages started together wait for the first.
-exec 9>"$dir/.lock"
-flock 9
+cache_dir "kube-$k8s_version-etcd-$etcd_version"
 
 minor=${k8s_version#v1.}; minor=${minor%%.*}
 ldflags="-s -w"

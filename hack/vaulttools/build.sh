@@ -16,15 +16,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/cache.sh
+source "$here/../lib/cache.sh"
 vault_version=v1.14.2
 sdk_version=v0.9.2
-cache_root=${KEYWARD_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keyward}
-dir="$cache_root/vault-$vault_version"
-mkdir -p "$dir"
-
-# One builder at a time: test packages started together wait for the first.
-exec 9>"$dir/.lock"
-flock 9
+cache_dir "vault-$vault_version"
 
 if [ ! -x "$dir/vault" ]; then
 	echo "vaulttools: building vault $vault_version; a cold build takes 15-25 minutes" >&2

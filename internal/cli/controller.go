@@ -42,10 +42,7 @@ variables (every flag here can be set that way; the command line wins), serves
 the kubeseal HTTP API on --listen-addr and metrics on --listen-metrics-addr.
 SIGUSR1 makes a new sealing key.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd.Flags(), getenv); err != nil {
-				return err
-			}
+		RunE: withEnv(getenv, func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed(removedTrimFlag) {
 				return errTrimRemoved
 			}
@@ -93,7 +90,7 @@ SIGUSR1 makes a new sealing key.`,
 				return err
 			}
 			return mgr.Start(ctx)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG, then the in-cluster ServiceAccount)")

@@ -60,10 +60,7 @@ func newCreateGenericCommand(s Streams, getenv func(string) string) *cobra.Comma
 		Example: `  keyward create secret generic backend-secrets -n production \
     --from-literal=postgres-db-uri='postgresql://...' --cert pub-cert.pem -o yaml > sealed-backend.yaml`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd.Flags(), getenv); err != nil {
-				return err
-			}
+		RunE: withEnv(getenv, func(cmd *cobra.Command, args []string) error {
 			var items []sealing.Item
 			for _, l := range literals {
 				it, err := sealing.ParseLiteral(l)
@@ -95,7 +92,7 @@ func newCreateGenericCommand(s Streams, getenv func(string) string) *cobra.Comma
 				return err
 			}
 			return sealBuilt(cmd, s, getenv, &f, secret)
-		},
+		}),
 	}
 	fs := cmd.Flags()
 	fs.StringArrayVar(&literals, "from-literal", nil, "an item as key=value (repeatable)")
@@ -113,10 +110,7 @@ func newCreateTLSCommand(s Streams, getenv func(string) string) *cobra.Command {
 		Use:   "tls NAME --tls-cert FILE --tls-key FILE",
 		Short: "Seal a kubernetes.io/tls Secret (--cert stays the sealing certificate)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd.Flags(), getenv); err != nil {
-				return err
-			}
+		RunE: withEnv(getenv, func(cmd *cobra.Command, args []string) error {
 			if certFile == "" || keyFile == "" {
 				return errors.New("--tls-cert and --tls-key are both required")
 			}
@@ -133,7 +127,7 @@ func newCreateTLSCommand(s Streams, getenv func(string) string) *cobra.Command {
 				return err
 			}
 			return sealBuilt(cmd, s, getenv, &f, secret)
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&certFile, "tls-cert", "", "PEM certificate (chain) for tls.crt")
 	cmd.Flags().StringVar(&keyFile, "tls-key", "", "PEM private key for tls.key")
@@ -148,16 +142,13 @@ func newCreateDockerCommand(s Streams, getenv func(string) string) *cobra.Comman
 		Use:   "docker-registry NAME",
 		Short: "Seal a kubernetes.io/dockerconfigjson Secret for pulling images",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd.Flags(), getenv); err != nil {
-				return err
-			}
+		RunE: withEnv(getenv, func(cmd *cobra.Command, args []string) error {
 			secret, err := sealing.NewDockerRegistrySecret(args[0], "", server, user, password, email)
 			if err != nil {
 				return err
 			}
 			return sealBuilt(cmd, s, getenv, &f, secret)
-		},
+		}),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&server, "docker-server", sealing.DefaultDockerServer, "registry server")

@@ -39,12 +39,9 @@ generating its own, so Secrets can be sealed before the cluster exists.`,
 		Example: `  keyward keygen --cert-out pub-cert.pem -w sealing-key.yaml
   kubectl apply -f sealing-key.yaml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd.Flags(), getenv); err != nil {
-				return err
-			}
+		RunE: withEnv(getenv, func(_ *cobra.Command, _ []string) error {
 			return runKeygen(s, &f)
-		},
+		}),
 	}
 	fs := cmd.Flags()
 	fs.IntVar(&f.size, "key-size", keys.DefaultKeySize, "RSA key size: 2048, 3072 or 4096")

@@ -39,12 +39,9 @@ as are --validate and --re-encrypt.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd.Flags(), getenv); err != nil {
-				return err
-			}
+		RunE: withEnv(getenv, func(cmd *cobra.Command, _ []string) error {
 			return runKubeseal(cmd, s, getenv, f)
-		},
+		}),
 	}
 	cmd.SetVersionTemplate("kubeseal version: {{.Version}}\n")
 	cmd.CompletionOptions.DisableDefaultCmd = true

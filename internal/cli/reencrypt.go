@@ -40,12 +40,9 @@ untouched.`,
 		Example: `  keyward reencrypt k8s/
   keyward reencrypt --private-key keys-backup.yaml --cert new-cert.pem k8s/overlays/production`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd.Flags(), getenv); err != nil {
-				return err
-			}
+		RunE: withEnv(getenv, func(cmd *cobra.Command, args []string) error {
 			return runReencrypt(cmd.Context(), s, getenv, &f, args)
-		},
+		}),
 	}
 	fs := cmd.Flags()
 	f.certFlags.register(fs)

@@ -74,12 +74,9 @@ them too (for example SEALED_SECRETS_CERT).`,
     | keyward seal --cert pub-cert.pem -o yaml > sealed-db.yaml
   keyward seal --cert pub-cert.pem --raw --namespace prod --name db --from-file password=pw.txt`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd.Flags(), getenv); err != nil {
-				return err
-			}
+		RunE: withEnv(getenv, func(cmd *cobra.Command, _ []string) error {
 			return runSeal(cmd.Context(), s, getenv, &f, cmd.Flags().Changed("format"))
-		},
+		}),
 	}
 	f.register(cmd.Flags())
 	return cmd

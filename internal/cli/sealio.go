@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 
@@ -39,6 +40,17 @@ func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 		}
 	})
 	return err
+}
+
+// withEnv runs run after applyEnv, for commands that take kubeseal's
+// environment variables.
+func withEnv(getenv func(string) string, run func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := applyEnv(cmd.Flags(), getenv); err != nil {
+			return err
+		}
+		return run(cmd, args)
+	}
 }
 
 // readCertBytes loads a certificate from a file path or an http(s) or file

@@ -29,12 +29,9 @@ tls.key items). The output holds plaintext: -w writes it with mode 0600.`,
 		Example: `  kubectl get secret -n kube-system -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml > keys-backup.yaml
   keyward unseal --private-key keys-backup.yaml -o yaml < sealed-db.yaml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd.Flags(), getenv); err != nil {
-				return err
-			}
+		RunE: withEnv(getenv, func(_ *cobra.Command, _ []string) error {
 			return runUnseal(s, &f)
-		},
+		}),
 	}
 	fs := cmd.Flags()
 	fs.StringSliceVar(&f.keys, "private-key", nil, "private key files, comma separated or repeated: PEM keys or key Secret backups")

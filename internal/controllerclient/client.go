@@ -46,14 +46,7 @@ func New(cfg *rest.Config, namespace, name string) (*Client, error) {
 
 // FetchCert returns the controller's current sealing certificate (PEM).
 func (c *Client) FetchCert(ctx context.Context) ([]byte, error) {
-	body, code, err := c.do(ctx, http.MethodGet, "v1/cert.pem", nil)
-	if err != nil {
-		return nil, err
-	}
-	if code != http.StatusOK {
-		return nil, c.httpError("fetching the certificate", code, body)
-	}
-	return body, nil
+	return c.doOK(ctx, http.MethodGet, "v1/cert.pem", nil, "fetching the certificate")
 }
 
 // Verify asks whether the controller can open every item of the SealedSecret
@@ -76,14 +69,20 @@ func (c *Client) Verify(ctx context.Context, manifest []byte) error {
 // Rotate has the controller re-seal the SealedSecret in manifest with its
 // newest key, and returns the result as JSON.
 func (c *Client) Rotate(ctx context.Context, manifest []byte) ([]byte, error) {
-	body, code, err := c.do(ctx, http.MethodPost, "v1/rotate", manifest)
+	return c.doOK(ctx, http.MethodPost, "v1/rotate", manifest, "re-encrypting")
+}
+
+// doOK is do for a call whose only good answer is 200 OK; doing names the
+// call in the error.
+func (c *Client) doOK(ctx context.Context, method, path string, body []byte, doing string) ([]byte, error) {
+	out, code, err := c.do(ctx, method, path, body)
 	if err != nil {
 		return nil, err
 	}
 	if code != http.StatusOK {
-		return nil, c.httpError("re-encrypting", code, body)
+		return nil, c.httpError(doing, code, out)
 	}
-	return body, nil
+	return out, nil
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]byte, int, error) {

@@ -131,12 +131,8 @@ func (s *server) cert(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *server) verify(w http.ResponseWriter, r *http.Request) {
-	if !postOnly(w, r) {
-		return
-	}
-	ss, status, msg := readSealedSecret(w, r)
+	ss := postedSealedSecret(w, r)
 	if ss == nil {
-		http.Error(w, msg, status)
 		return
 	}
 	// Verify only decrypts: anyone may post a copy of anyone's SealedSecret
@@ -151,12 +147,8 @@ func (s *server) verify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) rotate(w http.ResponseWriter, r *http.Request) {
-	if !postOnly(w, r) {
-		return
-	}
-	ss, status, msg := readSealedSecret(w, r)
+	ss := postedSealedSecret(w, r)
 	if ss == nil {
-		http.Error(w, msg, status)
 		return
 	}
 	_, pub, ok := s.keys.CurrentCert()
@@ -178,6 +170,19 @@ func (s *server) rotate(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(body)
+}
+
+// postedSealedSecret is the one SealedSecret a POST carries; otherwise it
+// answers the request with the reason and returns nil.
+func postedSealedSecret(w http.ResponseWriter, r *http.Request) *ssv1.SealedSecret {
+	if !postOnly(w, r) {
+		return nil
+	}
+	ss, status, msg := readSealedSecret(w, r)
+	if ss == nil {
+		http.Error(w, msg, status)
+	}
+	return ss
 }
 
 // readSealedSecret decodes exactly one SealedSecret, JSON or YAML. On

@@ -37,27 +37,23 @@ func DecodeSealedSecret(d Document) (*ssv1.SealedSecret, error) {
 // DecodeSecrets decodes every document, failing on the first that is not a
 // Secret.
 func DecodeSecrets(docs []Document) ([]*corev1.Secret, error) {
-	out := make([]*corev1.Secret, 0, len(docs))
-	for _, d := range docs {
-		s, err := DecodeSecret(d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return decodeAll(docs, DecodeSecret)
 }
 
 // DecodeSealedSecrets decodes every document, failing on the first that is
 // not a SealedSecret.
 func DecodeSealedSecrets(docs []Document) ([]*ssv1.SealedSecret, error) {
-	out := make([]*ssv1.SealedSecret, 0, len(docs))
+	return decodeAll(docs, DecodeSealedSecret)
+}
+
+func decodeAll[T any](docs []Document, decode func(Document) (*T, error)) ([]*T, error) {
+	out := make([]*T, 0, len(docs))
 	for _, d := range docs {
-		s, err := DecodeSealedSecret(d)
+		v, err := decode(d)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, s)
+		out = append(out, v)
 	}
 	return out, nil
 }

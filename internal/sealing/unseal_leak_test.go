@@ -2,13 +2,13 @@ package sealing
 
 import (
 	"crypto/rsa"
-	"encoding/base64"
-	"encoding/hex"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/keyward/keyward/test/leak"
 )
 
 // A template.data entry must not carry a decrypted value out through its
@@ -16,15 +16,6 @@ import (
 func TestUnsealTemplateErrorsCarryNoValue(t *testing.T) {
 	const canary = "Cn4ry-s3cret/v4lue+42"
 	k := testKey(t, "2048")
-	forms := []string{
-		canary,
-		base64.StdEncoding.EncodeToString([]byte(canary)),
-		base64.URLEncoding.EncodeToString([]byte(canary)),
-		base64.RawStdEncoding.EncodeToString([]byte(canary)),
-		hex.EncodeToString([]byte(canary)),
-		strings.ToUpper(hex.EncodeToString([]byte(canary))),
-		strings.ToUpper(canary),
-	}
 	tests := []struct{ name, tmpl, want string }{
 		{"fail b64enc", `{{ fail (b64enc .password) }}`, `item "out": template "spec.template.data[out]": 1:3: fail was called`},
 		{"fail printf hex", `{{ printf "%x" .password | fail }}`, `item "out": template "spec.template.data[out]": 1:`},
@@ -48,11 +39,7 @@ func TestUnsealTemplateErrorsCarryNoValue(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			for _, f := range forms {
-				if strings.Contains(err.Error(), f) {
-					t.Errorf("error carries the value as %q: %v", f, err)
-				}
-			}
+			leak.CheckError(t, err.Error(), canary)
 			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "SealedSecret prod/db: ") {
 				t.Errorf("error = %v, want it to name the object and hold %q", err, tt.want)
 			}

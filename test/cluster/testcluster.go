@@ -31,6 +31,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/keyward/keyward/test/proc"
 )
 
 // Binaries the cluster needs in its assets folder.
@@ -200,7 +202,7 @@ func (c *Cluster) startControllerManager() error {
 	// on bad flags before declaring it up.
 	select {
 	case err := <-c.kcmErr:
-		return fmt.Errorf("testcluster: kube-controller-manager exited at start (%v); log:\n%s", err, tail(log.Name(), 30))
+		return fmt.Errorf("testcluster: kube-controller-manager exited at start (%v); log:\n%s", err, proc.TailFile(log.Name(), 30))
 	case <-time.After(500 * time.Millisecond):
 	}
 	return nil
@@ -210,13 +212,7 @@ func (c *Cluster) startControllerManager() error {
 func (c *Cluster) Stop() error {
 	var errs []error
 	if c.kcm != nil && c.kcm.Process != nil {
-		_ = c.kcm.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-c.kcmErr:
-		case <-time.After(5 * time.Second):
-			_ = c.kcm.Process.Kill()
-			<-c.kcmErr
-		}
+		proc.Stop(c.kcm.Process, c.kcmErr, 5*time.Second)
 	}
 	if c.kcmLog != nil {
 		c.kcmLog.Close()
@@ -291,7 +287,7 @@ func (c *Cluster) ControllerManagerLog(lines int) string {
 	if c.kcmLog == nil {
 		return ""
 	}
-	return tail(c.kcmLog.Name(), lines)
+	return proc.TailFile(c.kcmLog.Name(), lines)
 }
 
 // AssetsDir returns the folder holding the cluster binaries: KUBEBUILDER_ASSETS
@@ -352,18 +348,6 @@ func hasBinaries(dir string) bool {
 func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
-}
-
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func ptr[T any](v T) *T { return &v }

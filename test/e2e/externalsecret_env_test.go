@@ -123,7 +123,13 @@ func externalSecretsEnv(t *testing.T) *esEnv {
 // metricsText renders every metric the controllers registered.
 func (e *esEnv) metricsText(t *testing.T) string {
 	t.Helper()
-	families, err := e.registry.Gather()
+	return metricsText(t, e.registry)
+}
+
+// metricsText renders every metric g gathers in the text exposition format.
+func metricsText(t *testing.T, g prometheus.Gatherer) string {
+	t.Helper()
+	families, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -18,8 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
-	"github.com/keyward/keyward/internal/keys"
-	"github.com/keyward/keyward/internal/manager"
 	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
@@ -65,49 +62,9 @@ func TestInstallNamespaced(t *testing.T) {
 			objs = append(objs, o, b)
 		}
 	}
-	for _, o := range objs {
-		if err := cluster.Client.Patch(ctx, o.DeepCopy(), client.Apply, client.FieldOwner("keyward-namespaced"), client.ForceOwnership); err != nil {
-			t.Fatalf("server-side apply of %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
-		}
-	}
-
-	cfg, err := cluster.ServiceAccountConfig(ctx, ctlNS, "keyward")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = 200, 400
-	var reg *keys.Registry
-	mgr, err := manager.New(ctx, manager.Options{
-		Config: cfg, MetricsAddr: "0", HealthAddr: "0", Registry: prometheus.NewRegistry(), Workers: 2,
-		LeaderElection: true, LeaderElectionNamespace: ctlNS, Class: namespacedClass,
-		WatchNamespaces: watched,
-		SealedSecrets: manager.SealedSecretsOptions{
-			Keys:         keys.RegistryOptions{Namespace: ctlNS, KeySize: 2048},
-			UpdateStatus: true, AcceptV1Data: true, Workers: 2, ListenAddr: "0", Namespaces: watched,
-			OnKeys: func(r *keys.Registry) { reg = r },
-		},
-		SkipNameValidation: true,
-	})
-	if err != nil {
-		t.Fatalf("building the controllers as %s/keyward: %v", ctlNS, err)
-	}
-	mctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("controllers stopped with: %v", err)
-		}
-	})
-	scheme, err := manager.Scheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := client.New(cluster.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	applyInstall(ctx, t, objs, "keyward-namespaced")
+	inst := startInstalled(ctx, t, ctlNS, namespacedClass, watched)
+	admin, cfg, scheme := inst.admin, inst.cfg, inst.scheme
 	e := &esEnv{client: admin}
 	outside := newNamespace(ctx, t)
 	const value = "postgresql://app:pw@db/aura"
@@ -171,7 +128,7 @@ func TestInstallNamespaced(t *testing.T) {
 	})
 
 	t.Run("SealedSecrets unsealed inside, not served outside", func(t *testing.T) {
-		key := (&ssController{keys: reg}).currentKey(ctx, t)
+		key := (&ssController{keys: inst.reg}).currentKey(ctx, t)
 		name := "ss-" + ctlNS
 		items := map[string]string{"postgres-db-uri": value}
 		// Outside first: by the time the inside one is unsealed, the

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -17,8 +16,6 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
-	"github.com/keyward/keyward/internal/keys"
-	"github.com/keyward/keyward/internal/manager"
 	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
@@ -39,58 +36,20 @@ func TestInstallManifestRBAC(t *testing.T) {
 	}
 	objs := readManifests(t, filepath.Join(root, "deploy", "keyward.yaml"))
 	for range 2 { // the second apply shows the manifest applies again cleanly
-		for _, o := range objs {
-			if err := cluster.Client.Patch(ctx, o.DeepCopy(), client.Apply, client.FieldOwner("keyward-install"), client.ForceOwnership); err != nil {
-				t.Fatalf("server-side apply of %s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
-			}
-		}
+		applyInstall(ctx, t, objs, "keyward-install")
 	}
 	var d appsv1.Deployment
 	if err := cluster.Client.Get(ctx, client.ObjectKey{Namespace: "kube-system", Name: "keyward"}, &d); err != nil {
 		t.Fatalf("the applied Deployment: %v", err)
 	}
 
-	cfg, err := cluster.ServiceAccountConfig(ctx, "kube-system", "keyward")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = 200, 400
-	var reg *keys.Registry
-	mgr, err := manager.New(ctx, manager.Options{
-		Config: cfg, MetricsAddr: "0", HealthAddr: "0", Registry: prometheus.NewRegistry(), Workers: 2,
-		LeaderElection: true, LeaderElectionNamespace: "kube-system", Class: installClass,
-		SealedSecrets: manager.SealedSecretsOptions{
-			Keys:         keys.RegistryOptions{Namespace: "kube-system", KeySize: 2048},
-			UpdateStatus: true, AcceptV1Data: true, Workers: 2, ListenAddr: "0",
-			OnKeys: func(r *keys.Registry) { reg = r },
-		},
-		SkipNameValidation: true,
-	})
-	if err != nil {
-		t.Fatalf("building the controllers as kube-system/keyward: %v", err)
-	}
-	mctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("controllers stopped with: %v", err)
-		}
-	})
-	scheme, err := manager.Scheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := client.New(cluster.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	inst := startInstalled(ctx, t, "kube-system", installClass, nil)
+	admin, cfg, scheme := inst.admin, inst.cfg, inst.scheme
 
 	t.Run("SealedSecret", func(t *testing.T) {
 		ns := newNamespace(ctx, t)
 		deleteSealedSecretsAtEnd(t, admin, ns)
-		ctl := &ssController{keys: reg}
+		ctl := &ssController{keys: inst.reg}
 		key := ctl.currentKey(ctx, t)
 		ss := sealSecret(t, &key.Private.PublicKey, ns, "backend-secrets", map[string]string{"postgres-db-uri": "postgresql://app:pw@db/app"})
 		if err := admin.Create(ctx, ss); err != nil {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rsa"
 	"fmt"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -95,17 +93,7 @@ func (c *ssController) currentKey(ctx context.Context, t *testing.T) keys.Key {
 
 func (c *ssController) metricsText(t *testing.T) string {
 	t.Helper()
-	families, err := c.metrics.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	for _, f := range families {
-		if err := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain)).Encode(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.String()
+	return metricsText(t, c.metrics)
 }
 
 // sealSecret seals a Secret namespace/name with the given items for pub.
@@ -196,6 +184,19 @@ func eventsFor(ctx context.Context, t *testing.T, ns, name string) []string {
 
 // waitEvent waits for an event with this reason about the object and
 // returns its note.
+// assertUnchanged fails t with why when the Secret before has been written
+// since it was read.
+func assertUnchanged(ctx context.Context, t *testing.T, before *corev1.Secret, why string) {
+	t.Helper()
+	var after corev1.Secret
+	if err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(before), &after); err != nil {
+		t.Fatal(err)
+	}
+	if after.ResourceVersion != before.ResourceVersion {
+		t.Fatal(why)
+	}
+}
+
 func waitEvent(ctx context.Context, t *testing.T, ns, name, reason string) string {
 	t.Helper()
 	var note string

@@ -160,13 +160,7 @@ func TestSealedSecretAdoption(t *testing.T) {
 			t.Fatalf("message %q", msg)
 		}
 		waitEvent(ctx, t, ns, "foreign", sealedsecret.EventErrUpdateFailed)
-		var after corev1.Secret
-		if err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(before), &after); err != nil {
-			t.Fatal(err)
-		}
-		if after.ResourceVersion != before.ResourceVersion {
-			t.Fatal("a Secret the SealedSecret does not manage was changed")
-		}
+		assertUnchanged(ctx, t, before, "a Secret the SealedSecret does not manage was changed")
 	})
 }
 

@@ -113,13 +113,7 @@ func TestSealedSecretSecurity(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitSynced(ctx, t, c, got, corev1.ConditionFalse)
-		var after corev1.Secret
-		if err := cluster.Client.Get(ctx, client.ObjectKeyFromObject(before), &after); err != nil {
-			t.Fatal(err)
-		}
-		if after.ResourceVersion != before.ResourceVersion {
-			t.Fatal("a failed unseal changed the existing Secret")
-		}
+		assertUnchanged(ctx, t, before, "a failed unseal changed the existing Secret")
 	})
 }
 

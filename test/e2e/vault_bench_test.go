@@ -21,6 +21,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/manager"
+	"github.com/keyward/keyward/test/proc"
 	testvault "github.com/keyward/keyward/test/vault"
 )
 
@@ -261,20 +262,10 @@ func (p *controllerProc) peakRSS(b *testing.B) int64 {
 
 func (p *controllerProc) stop() {
 	p.stopOnce.Do(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(15 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
+		proc.Stop(p.cmd.Process, p.exited, 15*time.Second)
 	})
 }
 
 func (p *controllerProc) tail(n int) string {
-	lines := strings.Split(strings.TrimRight(p.log.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return proc.Tail(p.log.String(), n)
 }

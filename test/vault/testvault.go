@@ -31,6 +31,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	testcluster "github.com/keyward/keyward/test/cluster"
+	"github.com/keyward/keyward/test/proc"
 )
 
 // Options tune a server. The zero value is a plain dev server.
@@ -124,13 +125,7 @@ func (s *Server) halt() {
 	if s.cmd == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
+	proc.Stop(s.cmd.Process, s.exited, 10*time.Second)
 	s.cmd = nil
 	if s.log != nil {
 		s.log.Close()
@@ -222,15 +217,7 @@ func (s *Server) waitHealthy(ctx context.Context) error {
 
 // LogTail returns the server's last log lines, for failure messages.
 func (s *Server) LogTail(lines int) string {
-	data, err := os.ReadFile(filepath.Join(s.dir, "vault.log"))
-	if err != nil {
-		return ""
-	}
-	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(all) > lines {
-		all = all[len(all)-lines:]
-	}
-	return strings.Join(all, "\n")
+	return proc.TailFile(filepath.Join(s.dir, "vault.log"), lines)
 }
 
 // Request is one request the audit device logged.

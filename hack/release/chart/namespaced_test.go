@@ -2,7 +2,6 @@ package chart
 
 import (
 	"reflect"
-	"slices"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -64,23 +63,7 @@ func withoutClusterScoped(t *testing.T, cr *unstructured.Unstructured) []any {
 	if cr == nil {
 		t.Fatal("no ClusterRole in the cluster-wide render")
 	}
-	rules, _, _ := unstructured.NestedSlice(cr.Object, "rules")
-	cluster := []string{"namespaces", "clustersecretstores", "clustersecretstores/status", "clusterexternalsecrets", "clusterexternalsecrets/status", "clusterexternalsecrets/finalizers"}
-	var out []any
-	for _, r := range rules {
-		rule := r.(map[string]any)
-		var res []any
-		for _, x := range rule["resources"].([]any) {
-			if !slices.Contains(cluster, x.(string)) {
-				res = append(res, x)
-			}
-		}
-		if len(res) > 0 {
-			rule["resources"] = res
-			out = append(out, rule)
-		}
-	}
-	return out
+	return manifests.RoleRules(cr)
 }
 
 func find(objs []*unstructured.Unstructured, kind, ns, name string) *unstructured.Unstructured {

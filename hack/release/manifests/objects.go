@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -46,6 +47,32 @@ func Find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Un
 		}
 	}
 	return nil
+}
+
+// clusterScopedResources are the resources of Keyward's ClusterRoles that a
+// namespaced install cannot grant with a Role.
+var clusterScopedResources = []string{"namespaces", "clustersecretstores", "clustersecretstores/status", "clusterexternalsecrets", "clusterexternalsecrets/status", "clusterexternalsecrets/finalizers"}
+
+// RoleRules is what a Role can grant of the ClusterRole cr's rules: each rule
+// without the cluster-scoped resources, and no rule left empty by that.
+// It edits cr's rules in place.
+func RoleRules(cr *unstructured.Unstructured) []any {
+	rules, _, _ := unstructured.NestedSlice(cr.Object, "rules")
+	var out []any
+	for _, r := range rules {
+		rule := r.(map[string]any)
+		var res []any
+		for _, x := range rule["resources"].([]any) {
+			if !slices.Contains(clusterScopedResources, x.(string)) {
+				res = append(res, x)
+			}
+		}
+		if len(res) > 0 {
+			rule["resources"] = res
+			out = append(out, rule)
+		}
+	}
+	return out
 }
 
 // Deployment decodes the keyward Deployment of objs.

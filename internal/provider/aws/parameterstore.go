@@ -3,7 +3,6 @@ package aws
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -56,12 +55,7 @@ func ssmError(op, name string, err error) error {
 
 // ReadMetadata implements provider.MetadataReader: the parameter's tags.
 func (c *ParameterStore) ReadMetadata(ctx context.Context, key string) (provider.Secret, error) {
-	tags, err := c.tags(ctx, c.name(key))
-	if err != nil {
-		return provider.Secret{}, err
-	}
-	b, err := json.Marshal(tags)
-	return provider.Secret{Value: b}, err
+	return tagsJSON(c.tags(ctx, c.name(key)))
 }
 
 func (c *ParameterStore) tags(ctx context.Context, name string) (map[string]string, error) {

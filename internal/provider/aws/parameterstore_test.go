@@ -14,6 +14,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/test/providertest"
 )
 
 func seedSSM(t *testing.T) *ssm.Client {
@@ -68,25 +69,7 @@ func TestParameterStoreRead(t *testing.T) {
 		{name: "not JSON", key: "/plain", prop: "x", notJSON: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := c.Read(ctx, tc.key, tc.version)
-			var v []byte
-			if err == nil {
-				v, err = s.Property(tc.prop)
-			}
-			switch {
-			case tc.notFound:
-				if !errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("err = %v", err)
-				}
-			case tc.notJSON:
-				if err == nil || !strings.Contains(err.Error(), "not JSON") {
-					t.Fatalf("err = %v", err)
-				}
-			case err != nil:
-				t.Fatal(err)
-			case string(v) != tc.want:
-				t.Fatalf("got %q want %q", v, tc.want)
-			}
+			providertest.Read(ctx, t, c, tc.key, tc.version, tc.prop, providertest.Expect{Value: tc.want, NotFound: tc.notFound, Err: tc.notJSON, ErrText: "not JSON"})
 		})
 	}
 	md, err := c.ReadMetadata(ctx, "/plain")

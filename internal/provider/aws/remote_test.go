@@ -2,12 +2,11 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
-	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/test/providertest"
 )
 
 // An AWS error's message, and a code outside the known set, must not reach
@@ -17,16 +16,7 @@ func TestRemoteMessagesStayOut(t *testing.T) {
 	moto.Reset(t)
 	createSecret(t, seedSM(t), "db", `{"password":"hunter2"}`, nil)
 	ctx := context.Background()
-	k := newKube(secret("app", "aws-creds", map[string]string{"id": "AKIDSTATICKEY", "secret": "very-secret-access-key"}))
-	auth := esv1.AWSAuth{SecretRef: &esv1.AWSSecretRef{
-		AccessKeyID:     esv1.SecretKeySelector{Name: "aws-creds", Key: "id"},
-		SecretAccessKey: esv1.SecretKeySelector{Name: "aws-creds", Key: "secret"},
-	}}
-	m, _ := manager(k)
-	s, err := m.Store(ctx, store(&esv1.AWSProvider{Service: "SecretsManager", Auth: auth}), "app")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := staticKeysStore(ctx, t)
 	tests := []struct {
 		name, code string
 		status     int
@@ -43,18 +33,10 @@ func TestRemoteMessagesStayOut(t *testing.T) {
 			moto.Fail("secretsmanager.GetSecretValue", 5, tt.status, tt.code, "message "+canary)
 			defer moto.Reset(t)
 			_, _, err := s.Read(ctx, "db", "", 0)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if strings.Contains(err.Error(), canary) || strings.Contains(err.Error(), strings.ReplaceAll(canary, "-", "")) {
-				t.Errorf("error carries the reply: %v", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `GetSecretValue "db"`) {
-				t.Errorf("error = %v, want it to hold %q", err, tt.want)
-			}
-			if tt.kind != nil && !errors.Is(err, tt.kind) {
-				t.Errorf("errors.Is(%v) does not hold for %v", tt.kind, err)
-			}
+			providertest.CheckRemoteError(t, err, providertest.RemoteError{
+				Reply: []string{canary, strings.ReplaceAll(canary, "-", "")},
+				Holds: []string{tt.want, `GetSecretValue "db"`}, Kind: tt.kind,
+			})
 		})
 	}
 }

@@ -75,12 +75,7 @@ func smError(op, name string, err error) error {
 
 // ReadMetadata implements provider.MetadataReader: the secret's tags.
 func (c *SecretsManager) ReadMetadata(ctx context.Context, key string) (provider.Secret, error) {
-	tags, err := c.tags(ctx, c.name(key))
-	if err != nil {
-		return provider.Secret{}, err
-	}
-	b, err := json.Marshal(tags)
-	return provider.Secret{Value: b}, err
+	return tagsJSON(c.tags(ctx, c.name(key)))
 }
 
 func (c *SecretsManager) tags(ctx context.Context, name string) (map[string]string, error) {
@@ -92,6 +87,15 @@ func (c *SecretsManager) tags(ctx context.Context, name string) (map[string]stri
 		return nil, fmt.Errorf("secret %q is scheduled for deletion: %w", name, provider.ErrNotFound)
 	}
 	return smTags(out.Tags), nil
+}
+
+// tagsJSON is both services' metadata: the tags as one JSON object.
+func tagsJSON(tags map[string]string, err error) (provider.Secret, error) {
+	if err != nil {
+		return provider.Secret{}, err
+	}
+	b, err := json.Marshal(tags)
+	return provider.Secret{Value: b}, err
 }
 
 func smTags(tags []smtypes.Tag) map[string]string {

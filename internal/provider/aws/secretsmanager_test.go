@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/storeruntime"
+	"github.com/keyward/keyward/test/providertest"
 )
 
 // seed is a Secrets Manager client of the test's own, for setting moto up.
@@ -88,25 +88,7 @@ func TestSecretsManagerRead(t *testing.T) {
 		{name: "property of a value that is not JSON", c: c, key: "plain", prop: "db-uri", wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := tc.c.Read(ctx, tc.key, tc.version)
-			var v []byte
-			if err == nil {
-				v, err = s.Property(tc.prop)
-			}
-			switch {
-			case tc.notFound:
-				if !errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("err = %v, want not found", err)
-				}
-			case tc.wantErr:
-				if err == nil || errors.Is(err, provider.ErrNotFound) || !strings.Contains(err.Error(), "not JSON") {
-					t.Fatalf("err = %v, want a not-JSON error", err)
-				}
-			case err != nil:
-				t.Fatal(err)
-			case string(v) != tc.want:
-				t.Fatalf("got %q, want %q", v, tc.want)
-			}
+			providertest.Read(ctx, t, tc.c, tc.key, tc.version, tc.prop, providertest.Expect{Value: tc.want, NotFound: tc.notFound, Err: tc.wantErr, ErrText: "not JSON"})
 		})
 	}
 
@@ -178,20 +160,28 @@ func manager(k *kube) (*storeruntime.Manager, *prometheus.Registry) {
 	return storeruntime.NewManager(k, storeruntime.NewMetrics(reg), storeruntime.Options{}, New()), reg
 }
 
-func TestSecretsManagerErrors(t *testing.T) {
-	moto.Reset(t)
-	createSecret(t, seedSM(t), "db", `{"password":"hunter2"}`, nil)
-	ctx := context.Background()
-	k := newKube(secret("app", "aws-creds", map[string]string{"id": "AKIDSTATICKEY", "secret": "very-secret-access-key"}))
+// staticKeysStore is a Secrets Manager store of namespace app, through the
+// shared provider layer, signing in with the static keys of Secret
+// app/aws-creds; the registry holds its metrics.
+func staticKeysStore(ctx context.Context, t *testing.T) (*storeruntime.Store, *prometheus.Registry) {
+	t.Helper()
+	m, reg := manager(newKube(secret("app", "aws-creds", map[string]string{"id": "AKIDSTATICKEY", "secret": "very-secret-access-key"})))
 	auth := esv1.AWSAuth{SecretRef: &esv1.AWSSecretRef{
 		AccessKeyID:     esv1.SecretKeySelector{Name: "aws-creds", Key: "id"},
 		SecretAccessKey: esv1.SecretKeySelector{Name: "aws-creds", Key: "secret"},
 	}}
-	m, reg := manager(k)
 	s, err := m.Store(ctx, store(&esv1.AWSProvider{Service: "SecretsManager", Auth: auth}), "app")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, reg
+}
+
+func TestSecretsManagerErrors(t *testing.T) {
+	moto.Reset(t)
+	createSecret(t, seedSM(t), "db", `{"password":"hunter2"}`, nil)
+	ctx := context.Background()
+	s, reg := staticKeysStore(ctx, t)
 
 	t.Run("throttling is backed off, retried and counted", func(t *testing.T) {
 		moto.Throttle("secretsmanager.GetSecretValue", 2)
@@ -203,7 +193,7 @@ func TestSecretsManagerErrors(t *testing.T) {
 		if n := moto.Count("secretsmanager.GetSecretValue") - before; n != 3 {
 			t.Fatalf("attempts = %d, want 3", n)
 		}
-		got := counter(t, reg, "keyward_provider_store_throttled_total", map[string]string{"provider": "aws", "call": "Read"})
+		got := providertest.Counter(t, reg, "keyward_provider_store_throttled_total", map[string]string{"provider": "aws", "call": "Read"})
 		if got != 2 {
 			t.Fatalf("throttles counted = %v, want 2", got)
 		}
@@ -232,40 +222,11 @@ func TestSecretsManagerErrors(t *testing.T) {
 		_, err := New().NewClient(ctx, store(&esv1.AWSProvider{Service: "SecretsManager", Auth: esv1.AWSAuth{SecretRef: &esv1.AWSSecretRef{
 			AccessKeyID:     esv1.SecretKeySelector{Name: "absent", Key: "id"},
 			SecretAccessKey: esv1.SecretKeySelector{Name: "absent", Key: "secret"},
-		}}}), k, "app")
+		}}}), newKube(), "app")
 		if err == nil || !strings.Contains(err.Error(), "spec.provider.aws.auth.secretRef.accessKeyIDSecretRef") {
 			t.Fatalf("err = %v", err)
 		}
 	})
-}
-
-// counter sums the series of a counter whose labels include labels.
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range f.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue series
-				}
-			}
-			sum += m.GetCounter().GetValue()
-		}
-	}
-	return sum
 }
 
 func TestSecretsManagerPush(t *testing.T) {
@@ -327,28 +288,13 @@ func TestSharedKeysCostOneReadEach(t *testing.T) {
 	for i := range 10 {
 		createSecret(t, sm, fmt.Sprintf("shared/%d", i), fmt.Sprintf(`{"v":"%d"}`, i), nil)
 	}
-	m, _ := manager(newKube(secret("app", "aws-creds", map[string]string{"id": "AKIDSTATICKEY", "secret": "very-secret-access-key"})))
 	ctx := context.Background()
-	auth := esv1.AWSAuth{SecretRef: &esv1.AWSSecretRef{
-		AccessKeyID:     esv1.SecretKeySelector{Name: "aws-creds", Key: "id"},
-		SecretAccessKey: esv1.SecretKeySelector{Name: "aws-creds", Key: "secret"},
-	}}
-	s, err := m.Store(ctx, store(&esv1.AWSProvider{Service: "SecretsManager", Auth: auth}), "app")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := staticKeysStore(ctx, t)
 	before := moto.Count("secretsmanager.GetSecretValue")
-	var wg sync.WaitGroup
-	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, _, err := s.Read(ctx, fmt.Sprintf("shared/%d", i%10), "", time.Hour); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	providertest.AtOnce(t, 100, func(i int) error {
+		_, _, err := s.Read(ctx, fmt.Sprintf("shared/%d", i%10), "", time.Hour)
+		return err
+	})
 	if n := moto.Count("secretsmanager.GetSecretValue") - before; n != 10 {
 		t.Fatalf("GetSecretValue calls = %d for 100 reads of 10 keys", n)
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -23,9 +22,9 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
-	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/storeruntime"
 	azurefake "github.com/keyward/keyward/test/fakes/azure"
+	"github.com/keyward/keyward/test/providertest"
 )
 
 const (
@@ -135,25 +134,7 @@ func TestRead(t *testing.T) {
 		{name: "keys are not served", key: "key/signing", wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := c.Read(ctx, tc.key, tc.version)
-			var v []byte
-			if err == nil {
-				v, err = s.Property(tc.prop)
-			}
-			switch {
-			case tc.notFound:
-				if !errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("err = %v", err)
-				}
-			case tc.wantErr:
-				if err == nil || errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("err = %v", err)
-				}
-			case err != nil:
-				t.Fatal(err)
-			case string(v) != tc.want:
-				t.Fatalf("got %q want %q", v, tc.want)
-			}
+			providertest.Read(ctx, t, c, tc.key, tc.version, tc.prop, providertest.Expect{Value: tc.want, NotFound: tc.notFound, Err: tc.wantErr})
 		})
 	}
 	md, err := c.ReadMetadata(ctx, "aura-production-postgres")
@@ -281,25 +262,6 @@ func TestAuthModes(t *testing.T) {
 	}
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name, call string) float64 {
-	t.Helper()
-	fams, _ := reg.Gather()
-	var sum float64
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "call" && l.GetValue() == call {
-					sum += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return sum
-}
-
 func TestThrottlingAndDenial(t *testing.T) {
 	e := newEnv(t)
 	e.fake.Put("db", `{"password":"hunter2"}`, nil)
@@ -321,7 +283,7 @@ func TestThrottlingAndDenial(t *testing.T) {
 	if n := e.fake.Count("GetSecret") - before; n != 3 {
 		t.Fatalf("attempts = %d, want 3", n)
 	}
-	if got := counter(t, reg, "keyward_provider_store_throttled_total", "Read"); got != 2 {
+	if got := providertest.Counter(t, reg, "keyward_provider_store_throttled_total", map[string]string{"call": "Read"}); got != 2 {
 		t.Fatalf("throttles counted = %v", got)
 	}
 	e.fake.Fail("GetSecret", 1, 403, "Forbidden", "The user, group or application 'appid=8f3a' does not have secrets get permission on key vault 'aura-prod'.")
@@ -336,31 +298,7 @@ func TestPush(t *testing.T) {
 	e.fake.Put("foreign", "x", map[string]string{"owner": "ops"})
 	c := e.client(t, spSecret())
 	ctx := context.Background()
-	if err := c.Write(ctx, "pushed", "user", []byte("app")); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write(ctx, "pushed", "password", []byte("pw")); err != nil {
-		t.Fatal(err)
-	}
-	sets := e.fake.Count("SetSecret")
-	if err := c.Write(ctx, "pushed", "password", []byte("pw")); err != nil || e.fake.Count("SetSecret") != sets {
-		t.Fatalf("unchanged write: %v", err)
-	}
-	if v, _ := c.Read(ctx, "pushed", ""); string(v.Value) != `{"password":"pw","user":"app"}` {
-		t.Fatalf("pushed %q", v.Value)
-	}
-	if err := c.Write(ctx, "foreign", "", []byte("mine")); err == nil || !strings.Contains(err.Error(), "refusing") {
-		t.Fatalf("foreign write: %v", err)
-	}
-	if err := c.Delete(ctx, "pushed", "user"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Delete(ctx, "pushed", "password"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Read(ctx, "pushed", ""); !errors.Is(err, provider.ErrNotFound) {
-		t.Fatalf("after deleting: %v", err)
-	}
+	providertest.Push(ctx, t, c, "foreign", func() int { return e.fake.Count("SetSecret") })
 }
 
 func TestSharedKeysCostOneReadEach(t *testing.T) {
@@ -374,17 +312,10 @@ func TestSharedKeysCostOneReadEach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, _, err := s.Read(ctx, fmt.Sprintf("shared-%d", i%10), "", time.Hour); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	providertest.AtOnce(t, 100, func(i int) error {
+		_, _, err := s.Read(ctx, fmt.Sprintf("shared-%d", i%10), "", time.Hour)
+		return err
+	})
 	// One GET per key, plus at most one unauthenticated GET per concurrent
 	// first request answered by the challenge.
 	t.Logf("GetSecret calls: %d, token requests: %d", e.fake.Count("GetSecret"), e.fake.Count("Token"))

@@ -2,11 +2,10 @@ package azure
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/test/providertest"
 )
 
 // vaultUrl may name any server: its error code and message must not reach
@@ -40,18 +39,9 @@ func TestRemoteReplyBodiesStayOut(t *testing.T) {
 			}
 			e.fake.Fail(tt.op, 1, tt.status, "Code"+canary, "message "+canary)
 			err := tt.call(c)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if strings.Contains(err.Error(), canary) {
-				t.Errorf("error carries the reply: %v", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "azure: ") {
-				t.Errorf("error = %v, want it to hold %q", err, tt.want)
-			}
-			if tt.kind != nil && !errors.Is(err, tt.kind) {
-				t.Errorf("errors.Is(%v) does not hold for %v", tt.kind, err)
-			}
+			providertest.CheckRemoteError(t, err, providertest.RemoteError{
+				Reply: []string{canary}, Holds: []string{tt.want}, Prefix: "azure: ", Kind: tt.kind,
+			})
 		})
 	}
 }

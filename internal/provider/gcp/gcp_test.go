@@ -29,6 +29,7 @@ import (
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/storeruntime"
 	gcpfake "github.com/keyward/keyward/test/fakes/gcp"
+	"github.com/keyward/keyward/test/providertest"
 )
 
 const project = "aura-prod"
@@ -147,25 +148,7 @@ func TestRead(t *testing.T) {
 		{name: "disabled latest with LatestOrFetch", c: fetch, key: "rotating", want: "good"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := tc.c.Read(ctx, tc.key, tc.version)
-			var v []byte
-			if err == nil {
-				v, err = s.Property(tc.prop)
-			}
-			switch {
-			case tc.notFound:
-				if !errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("err = %v", err)
-				}
-			case tc.wantErr:
-				if err == nil || errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("err = %v", err)
-				}
-			case err != nil:
-				t.Fatal(err)
-			case string(v) != tc.want:
-				t.Fatalf("got %q want %q", v, tc.want)
-			}
+			providertest.Read(ctx, t, tc.c, tc.key, tc.version, tc.prop, providertest.Expect{Value: tc.want, NotFound: tc.notFound, Err: tc.wantErr})
 		})
 	}
 	md, err := c.ReadMetadata(ctx, "aura-production-postgres")
@@ -288,28 +271,6 @@ func TestAuthModes(t *testing.T) {
 	})
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name, call string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "call" && l.GetValue() == call {
-					sum += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return sum
-}
-
 func TestThrottlingAndDenial(t *testing.T) {
 	e := newEnv(t)
 	e.fake.Put(project, "db", []byte(`{"password":"hunter2"}`), nil)
@@ -327,7 +288,7 @@ func TestThrottlingAndDenial(t *testing.T) {
 	if n := e.fake.Count("AccessSecretVersion"); n != 3 {
 		t.Fatalf("attempts = %d, want 3", n)
 	}
-	if got := counter(t, reg, "keyward_provider_store_throttled_total", "Read"); got != 2 {
+	if got := providertest.Counter(t, reg, "keyward_provider_store_throttled_total", map[string]string{"call": "Read"}); got != 2 {
 		t.Fatalf("throttles counted = %v", got)
 	}
 	e.fake.Fail("AccessSecretVersion", 1, codes.PermissionDenied, "Permission 'secretmanager.versions.access' denied for resource 'projects/aura-prod/secrets/db/versions/latest'")
@@ -342,31 +303,7 @@ func TestPush(t *testing.T) {
 	e.fake.Put(project, "foreign", []byte("x"), nil)
 	c := e.client(t, &esv1.GCPSMProvider{Auth: keyAuth})
 	ctx := context.Background()
-	if err := c.Write(ctx, "pushed", "user", []byte("app")); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Write(ctx, "pushed", "password", []byte("pw")); err != nil {
-		t.Fatal(err)
-	}
-	adds := e.fake.Count("AddSecretVersion")
-	if err := c.Write(ctx, "pushed", "password", []byte("pw")); err != nil || e.fake.Count("AddSecretVersion") != adds {
-		t.Fatalf("unchanged write: %v", err)
-	}
-	if v, _ := c.Read(ctx, "pushed", ""); string(v.Value) != `{"password":"pw","user":"app"}` {
-		t.Fatalf("pushed %q", v.Value)
-	}
-	if err := c.Write(ctx, "foreign", "", []byte("mine")); err == nil || !strings.Contains(err.Error(), "refusing") {
-		t.Fatalf("foreign write: %v", err)
-	}
-	if err := c.Delete(ctx, "pushed", "user"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Delete(ctx, "pushed", "password"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Read(ctx, "pushed", ""); !errors.Is(err, provider.ErrNotFound) {
-		t.Fatalf("after deleting: %v", err)
-	}
+	providertest.Push(ctx, t, c, "foreign", func() int { return e.fake.Count("AddSecretVersion") })
 }
 
 func TestEmulatorHostAndSharedKeys(t *testing.T) {
@@ -390,17 +327,10 @@ func TestEmulatorHostAndSharedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, _, err := s.Read(ctx, fmt.Sprintf("shared-%d", i%10), "", time.Hour); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	providertest.AtOnce(t, 100, func(i int) error {
+		_, _, err := s.Read(ctx, fmt.Sprintf("shared-%d", i%10), "", time.Hour)
+		return err
+	})
 	if n := fake.Count("AccessSecretVersion"); n != 10 {
 		t.Fatalf("AccessSecretVersion calls = %d for 100 reads of 10 keys", n)
 	}

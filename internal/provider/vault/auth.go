@@ -70,6 +70,22 @@ func (p *Provider) auth(ctx context.Context, store esv1.GenericStore, kube provi
 		}
 		return "auth/" + def
 	}
+	// Kubernetes and JWT auth post the same body, a role and a token, to
+	// their mounts.
+	jwtLogin := func(method, path, role string, jwt func(context.Context) (string, error)) (authenticator, error) {
+		lc, err := loginClient(tlsCfg)
+		if err != nil {
+			return authenticator{}, err
+		}
+		body := func(ctx context.Context) (map[string]any, error) {
+			t, err := jwt(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"role": role, "jwt": t}, nil
+		}
+		return authenticator{method: method, login: write(lc, mount(path, method)+"/login", body)}, nil
+	}
 
 	switch {
 	case a.TokenSecretRef != nil:
@@ -134,18 +150,7 @@ func (p *Provider) auth(ctx context.Context, store esv1.GenericStore, kube provi
 				return strings.TrimSpace(string(b)), nil
 			}
 		}
-		lc, err := loginClient(tlsCfg)
-		if err != nil {
-			return authenticator{}, err
-		}
-		body := func(ctx context.Context) (map[string]any, error) {
-			t, err := jwt(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return map[string]any{"role": k.Role, "jwt": t}, nil
-		}
-		return authenticator{method: "kubernetes", login: write(lc, mount(k.Path, "kubernetes")+"/login", body)}, nil
+		return jwtLogin("kubernetes", k.Path, k.Role, jwt)
 
 	case a.UserPass != nil, a.Ldap != nil:
 		// LDAP logs in exactly as userpass does, under its own mount.
@@ -193,18 +198,7 @@ func (p *Provider) auth(ctx context.Context, store esv1.GenericStore, kube provi
 		default:
 			return authenticator{}, errors.New(f + ": set secretRef or kubernetesServiceAccountToken")
 		}
-		lc, err := loginClient(tlsCfg)
-		if err != nil {
-			return authenticator{}, err
-		}
-		body := func(ctx context.Context) (map[string]any, error) {
-			t, err := jwt(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return map[string]any{"role": j.Role, "jwt": t}, nil
-		}
-		return authenticator{method: "jwt", login: write(lc, mount(j.Path, "jwt")+"/login", body)}, nil
+		return jwtLogin("jwt", j.Path, j.Role, jwt)
 
 	case a.Cert != nil:
 		f := field + ".auth.cert"

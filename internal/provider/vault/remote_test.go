@@ -2,15 +2,14 @@ package vault
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
+	"github.com/keyward/keyward/test/providertest"
 )
 
 // A Vault server is one the store's author chose: what it answers must not
@@ -55,18 +54,9 @@ func TestRemoteReplyBodiesStayOut(t *testing.T) {
 			} else {
 				_, err = c.Read(context.Background(), "app", "")
 			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if strings.Contains(err.Error(), canary) {
-				t.Errorf("error carries the reply: %v", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "vault: ") {
-				t.Errorf("error = %v, want it to hold %q", err, tt.want)
-			}
-			if tt.kind != nil && !errors.Is(err, tt.kind) {
-				t.Errorf("errors.Is(%v) does not hold for %v", tt.kind, err)
-			}
+			providertest.CheckRemoteError(t, err, providertest.RemoteError{
+				Reply: []string{canary}, Holds: []string{tt.want, "vault: "}, Kind: tt.kind,
+			})
 		})
 	}
 }
