@@ -36,7 +36,7 @@ build() { # name module package ldflags
 	local start=$SECONDS src
 	src=$(go mod download -json "$mod" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 	[ -d "$src" ] || { echo "peertools: $mod is not in the module cache" >&2; return 1; }
-	(cd "$src" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$flags" -o "$dir/.$name.tmp" "$pkg")
+	(cd "$src" && go build -mod=readonly -trimpath -ldflags "$flags" -o "$dir/.$name.tmp" "$pkg")
 	mv -f "$dir/.$name.tmp" "$dir/$name"
 	echo "peertools: built $name in $((SECONDS - start))s" >&2
 }
