@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -97,11 +98,30 @@ func StartController(t testing.TB, bin string, ic InCluster, args ...string) *Co
 	// CLONE_NEWNS here also makes every mount private to the child, so the
 	// bind mounts never propagate back to the host.
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-	if err := c.cmd.Start(); err != nil {
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig fires when the thread that started the child ends, not
+		// the process. A goroutine elsewhere that locks this thread and
+		// exits (as package testnet's do) would end it and kill the
+		// controller; a thread held for the child's life cannot be taken.
+		runtime.LockOSThread()
+		if err := c.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		c.cmd.Wait()
+		close(c.exited)
+	}()
+	if err := <-started; err != nil {
 		t.Fatalf("peers: starting Bitnami's controller in a private mount namespace: %v", err)
 	}
-	go func() { c.cmd.Wait(); close(c.exited) }()
-	t.Cleanup(c.Stop)
+	t.Cleanup(func() {
+		c.Stop()
+		if t.Failed() {
+			t.Logf("Bitnami's controller log:\n%s", c.Log())
+		}
+	})
 	c.waitHealthy(t)
 	return c
 }
