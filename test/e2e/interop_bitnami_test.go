@@ -55,6 +55,15 @@ func TestInteropKeywardAndBitnami(t *testing.T) {
 	}
 	t.Cleanup(stop)
 	fromBitnami := []string{"--controller-namespace", bitnamiNS}
+	// Its current key is its own, so what is sealed online below needs
+	// Bitnami's key backup to open in Keyward.
+	code, current, stderr := runPeer(t, bins.Kubeseal, nil, append([]string{"--fetch-cert"}, fromBitnami...)...)
+	if code != 0 || !strings.Contains(current, "BEGIN CERTIFICATE") {
+		t.Fatalf("kubeseal --fetch-cert from Bitnami's controller: exit %d: %s", code, stderr)
+	}
+	if kc, _ := os.ReadFile(keywardCert); strings.TrimSpace(current) == strings.TrimSpace(string(kc)) {
+		t.Fatal("Bitnami's controller made no key of its own: its current certificate is Keyward's")
+	}
 
 	var mu sync.Mutex
 	opened := map[string]map[string]string{} // Secret name → items
