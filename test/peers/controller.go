@@ -116,9 +116,6 @@ func StartController(t testing.TB, bin string, ic InCluster, args ...string) *Co
 	if err := <-started; err != nil {
 		t.Fatalf("peers: starting Bitnami's controller in a private mount namespace: %v", err)
 	}
-	if b, err := os.ReadFile(filepath.Join(serviceAccountDir, "token")); err == nil && string(b) == ic.Token {
-		t.Fatalf("peers: the token mounted for Bitnami's controller shows at %s outside its mount namespace", serviceAccountDir)
-	}
 	t.Cleanup(func() {
 		c.Stop()
 		if t.Failed() {
@@ -126,6 +123,10 @@ func StartController(t testing.TB, bin string, ic InCluster, args ...string) *Co
 		}
 	})
 	c.waitHealthy(t)
+	// Serving means the mounts are made; none may show outside.
+	if b, err := os.ReadFile(filepath.Join(serviceAccountDir, "token")); err == nil && string(b) == ic.Token {
+		t.Fatalf("peers: the token mounted for Bitnami's controller shows at %s outside its mount namespace", serviceAccountDir)
+	}
 	return c
 }
 
