@@ -45,7 +45,7 @@ func TestInteropKubesealInKeyward(t *testing.T) {
 		waitSynced(ctx, t, c, ss, corev1.ConditionTrue)
 	}
 
-	t.Run("group", func(t *testing.T) {
+	t.Run("kubeseal output", func(t *testing.T) {
 		for _, bits := range []string{"2048", "4096"} {
 			for _, scope := range []string{"strict", "namespace-wide", "cluster-wide"} {
 				t.Run("manifest-"+bits+"-"+scope, func(t *testing.T) {
