@@ -12,7 +12,7 @@ RBAC_SEALED_SECRETS := paths=./internal/controller/sealedsecret paths=./internal
 RBAC_EXTERNAL_SECRETS := paths=./internal/controller/externalsecret paths=./internal/controller/secretstore \
 	paths=./internal/controller/clusterexternalsecret paths=./internal/controller/pushsecret paths=./internal/controller/storeref paths=./internal/provider
 
-.PHONY: help build test generate manifests image bench demo vet cluster-binaries vault-binary
+.PHONY: help build test generate manifests image bench demo vet cluster-binaries vault-binary peer-binaries
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubect
 vault-binary: ## Build HashiCorp Vault v1.14.2 (MPL-2.0) once into the version cache, for the Vault tests
 	@hack/vaulttools/build.sh >/dev/null
 
+peer-binaries: ## Build the tools Keyward replaces (kubeseal, Bitnami's controller, gitleaks) once into the version cache
+	@hack/peertools/build.sh >/dev/null
+
 generate: ## Regenerate deepcopy code and CRDs from api/, each pillar's RBAC from the controllers' markers, and deploy/keyward.yaml
 	$(CONTROLLER_GEN) object paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=deploy/crds
@@ -46,7 +49,7 @@ generate: ## Regenerate deepcopy code and CRDs from api/, each pillar's RBAC fro
 vet: ## go vet every package
 	$(GO) vet ./...
 
-test: cluster-binaries vault-binary vet ## go vet, then every test, including those against the real test cluster
+test: cluster-binaries vault-binary peer-binaries vet ## go vet, then every test, including those against the real test cluster
 	KUBEBUILDER_ASSETS="$$(hack/kubetools/build.sh)" $(GO) test -count=1 -timeout 30m ./...
 	cd hack/release && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 
