@@ -18,7 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -78,7 +77,7 @@ type Cluster struct {
 	dir    string
 	kcm    *exec.Cmd
 	kcmLog *os.File
-	kcmErr chan error
+	kcmErr <-chan error
 }
 
 // Start builds the binaries if they are missing, starts the control plane and
@@ -191,13 +190,12 @@ func (c *Cluster) startControllerManager() error {
 	cmd.Stdout = log
 	cmd.Stderr = log
 	// Die with the test binary, whatever way it ends.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	exited, err := proc.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("testcluster: starting kube-controller-manager: %w", err)
 	}
 	c.kcm = cmd
-	c.kcmErr = make(chan error, 1)
-	go func() { c.kcmErr <- cmd.Wait() }()
+	c.kcmErr = exited
 	// It has no health port with --secure-port 0; give it a moment to fail
 	// on bad flags before declaring it up.
 	select {

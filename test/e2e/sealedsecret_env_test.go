@@ -30,6 +30,7 @@ import (
 	"github.com/keyward/keyward/internal/manager"
 	"github.com/keyward/keyward/internal/sealing"
 	testcluster "github.com/keyward/keyward/test/cluster"
+	"github.com/keyward/keyward/test/proc"
 )
 
 // ssController is a SealedSecret controller running in this process, with
@@ -339,11 +340,11 @@ func startControllerBinary(t testing.TB, bin, ctlNS string, env []string, args .
 	p.cmd = exec.Command(bin, append(all, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = log, log
 	p.cmd.Env = append(append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig), env...)
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
+	waited, err := proc.Start(p.cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.cmd.Wait(); close(p.exited) }()
+	go func() { <-waited; close(p.exited) }()
 	t.Cleanup(func() { p.signal(syscall.SIGKILL) })
 	return p
 }

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -226,8 +225,8 @@ func startController(ctx context.Context, b *testing.B, bin string) *controllerP
 		b.Fatal(err)
 	}
 	p.cmd.Stdout, p.cmd.Stderr = pw, pw
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
+	waited, err := proc.Start(p.cmd)
+	if err != nil {
 		b.Fatal(err)
 	}
 	pw.Close()
@@ -238,7 +237,7 @@ func startController(ctx context.Context, b *testing.B, bin string) *controllerP
 			p.log.add(sc.Text())
 		}
 	}()
-	go func() { p.exited <- p.cmd.Wait() }()
+	go func() { p.exited <- <-waited }()
 	b.Cleanup(p.stop)
 	return p
 }

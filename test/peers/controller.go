@@ -10,11 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyward/keyward/test/proc"
 )
 
 // InCluster is what a Pod's ServiceAccount gives the program in it.
@@ -97,25 +98,12 @@ func StartController(t testing.TB, bin string, ic InCluster, args ...string) *Co
 	c.cmd.Stdout, c.cmd.Stderr = log, log
 	// CLONE_NEWNS here also makes every mount private to the child, so the
 	// bind mounts never propagate back to the host.
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the thread that started the child ends, not
-		// the process. A goroutine elsewhere that locks this thread and
-		// exits (as package testnet's do) would end it and kill the
-		// controller; a thread held for the child's life cannot be taken.
-		runtime.LockOSThread()
-		if err := c.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		c.cmd.Wait()
-		close(c.exited)
-	}()
-	if err := <-started; err != nil {
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+	waited, err := proc.Start(c.cmd)
+	if err != nil {
 		t.Fatalf("peers: starting Bitnami's controller in a private mount namespace: %v", err)
 	}
+	go func() { <-waited; close(c.exited) }()
 	t.Cleanup(func() {
 		c.Stop()
 		if t.Failed() {

@@ -24,7 +24,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -157,13 +156,13 @@ func (s *Server) start(ctx context.Context) error {
 	cmd.Env = []string{"HOME=" + s.dir, "PATH=" + os.Getenv("PATH")}
 	cmd.Stdout, cmd.Stderr = log, log
 	// Die with the test binary, whatever way it ends.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	waited, err := proc.Start(cmd)
+	if err != nil {
 		log.Close()
 		return fmt.Errorf("testvault: starting %s: %w", s.bin, err)
 	}
 	s.cmd, s.log, s.exited = cmd, log, make(chan error, 1)
-	go func() { s.exited <- cmd.Wait() }()
+	go func() { s.exited <- <-waited }()
 	if err := s.waitHealthy(ctx); err != nil {
 		s.halt()
 		return err

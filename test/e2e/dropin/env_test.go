@@ -31,6 +31,7 @@ import (
 
 	"github.com/keyward/keyward/internal/manager"
 	testcluster "github.com/keyward/keyward/test/cluster"
+	"github.com/keyward/keyward/test/proc"
 )
 
 var (
@@ -129,12 +130,12 @@ func startController(t *testing.T, env []string, args ...string) *controller {
 	cmd := exec.Command(keywardBinary(t), append([]string{"controller"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	waited, err := proc.Start(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
 	c := &controller{cmd: cmd, log: logf.Name(), exited: make(chan error, 1)}
-	go func() { c.exited <- cmd.Wait(); logf.Close() }()
+	go func() { c.exited <- <-waited; logf.Close() }()
 	t.Cleanup(func() { c.stop(t) })
 	return c
 }
