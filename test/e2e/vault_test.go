@@ -38,31 +38,7 @@ func TestVaultGuideExternalSecret(t *testing.T) {
 	mark := vs.v.AuditMark()
 
 	e.create(ctx, t, vs.store("vault-backend", vs.auths()["kubernetes"]))
-	guide := fmt.Sprintf(`apiVersion: external-secrets.io/v1beta1
-kind: ExternalSecret
-metadata:
-  name: backend-secrets
-  namespace: %s
-spec:
-  refreshInterval: 2s
-  secretStoreRef:
-    name: vault-backend
-    kind: SecretStore
-  target:
-    name: backend-secrets
-  data:
-    - secretKey: postgres-db-uri
-      remoteRef:
-        key: aura/production/postgres
-        property: db-uri
-`, app)
-	objs, err := decodeManifests([]byte(guide))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.client.Create(ctx, objs[0]); err != nil {
-		t.Fatalf("applying the guide's ExternalSecret: %v", err)
-	}
+	e.applyGuide(ctx, t, app, "vault-backend", "aura/production/postgres", "2s")
 	e.waitReady(ctx, t, app, "backend-secrets", corev1.ConditionTrue, esv1.ReasonSecretSynced)
 	e.waitSecret(ctx, t, app, "backend-secrets", func(s *corev1.Secret) bool { return string(s.Data["postgres-db-uri"]) == first })
 
