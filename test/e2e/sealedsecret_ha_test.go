@@ -163,9 +163,7 @@ func waitAllSynced(ctx context.Context, t *testing.T, c client.Client, ns string
 func TestSealedSecretControllerRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	// RSA-4096, so the batch takes long enough to be killed halfway.
 	pair := testKeyPair(t, "4096")
 	if err := cluster.Client.Create(ctx, pair.Secret(ctlNS, "sealed-secrets-keyrestart", nil, nil)); err != nil {
@@ -217,9 +215,7 @@ func TestSealedSecretControllerRestart(t *testing.T) {
 func TestSealedSecretLeaderElection(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	procs := []*controllerProcess{
 		startControllerProcess(t, ctlNS, "--leader-elect", "--key-size", "2048"),
 		startControllerProcess(t, ctlNS, "--leader-elect", "--key-size", "2048"),
