@@ -5,6 +5,8 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"testing"
+
+	"github.com/keyward/keyward/test/testkeys"
 )
 
 // secretStream is n Secrets with two items each, as `kubectl create secret
@@ -44,7 +46,7 @@ func sealStream(b testing.TB, pub *rsa.PublicKey, in []byte) []byte {
 }
 
 func BenchmarkSealStream1000(b *testing.B) {
-	k := testKey(b, "4096")
+	k := testkeys.RSA(b, "4096")
 	in := secretStream(1000)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(in)))
@@ -54,7 +56,7 @@ func BenchmarkSealStream1000(b *testing.B) {
 }
 
 func BenchmarkSealOneSecret(b *testing.B) {
-	k := testKey(b, "4096")
+	k := testkeys.RSA(b, "4096")
 	in := secretStream(1)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -63,7 +65,7 @@ func BenchmarkSealOneSecret(b *testing.B) {
 }
 
 func BenchmarkUnsealOneSecret(b *testing.B) {
-	k := testKey(b, "4096")
+	k := testkeys.RSA(b, "4096")
 	docs, _ := ReadDocuments(bytes.NewReader(secretStream(1)))
 	secrets, _ := DecodeSecrets(docs)
 	ss, err := Seal(secrets[0], &k.PublicKey, Options{})

@@ -13,6 +13,7 @@ import (
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/seal"
+	"github.com/keyward/keyward/test/testkeys"
 )
 
 func scopePtr(s seal.Scope) *seal.Scope { return &s }
@@ -44,7 +45,7 @@ func inputSecret() *corev1.Secret {
 // The JSON shape is kubeseal's, byte for byte apart from the random
 // ciphertexts: field order, stripped metadata, the scope annotations.
 func TestSealOutputShape(t *testing.T) {
-	k := testKey(t, "2048")
+	k := testkeys.RSA(t, "2048")
 	ss, err := Seal(inputSecret(), &k.PublicKey, Options{Scope: scopePtr(seal.NamespaceWide)})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func TestSealOutputShape(t *testing.T) {
 }
 
 func TestSealOptionsAndErrors(t *testing.T) {
-	k := testKey(t, "2048")
+	k := testkeys.RSA(t, "2048")
 	bare := func(mut func(*corev1.Secret)) *corev1.Secret {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "prod"}, StringData: map[string]string{"p": "Pl4nted"}}
 		mut(s)
@@ -200,7 +201,7 @@ func TestSealOptionsAndErrors(t *testing.T) {
 // the identities the scope allows.
 func TestRoundTripScopes(t *testing.T) {
 	for _, bits := range []string{"2048", "3072", "4096"} {
-		k := testKey(t, bits)
+		k := testkeys.RSA(t, bits)
 		keys := []*rsa.PrivateKey{k}
 		for _, scope := range seal.Scopes {
 			ss, err := Seal(inputSecret(), &k.PublicKey, Options{Scope: scopePtr(scope)})
@@ -237,7 +238,7 @@ func TestRoundTripScopes(t *testing.T) {
 }
 
 func TestSealAllDeterministic(t *testing.T) {
-	k := testKey(t, "2048")
+	k := testkeys.RSA(t, "2048")
 	var in []*corev1.Secret
 	for i := 0; i < 20; i++ {
 		s := inputSecret()
@@ -260,7 +261,7 @@ func TestSealAllDeterministic(t *testing.T) {
 }
 
 func TestSealRaw(t *testing.T) {
-	k := testKey(t, "2048")
+	k := testkeys.RSA(t, "2048")
 	tests := []struct {
 		scope    seal.Scope
 		ns, name string

@@ -9,13 +9,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/keyward/keyward/test/leak"
+	"github.com/keyward/keyward/test/testkeys"
 )
 
 // A template.data entry must not carry a decrypted value out through its
 // error, in any encoding: the error reaches status, Events and logs.
 func TestUnsealTemplateErrorsCarryNoValue(t *testing.T) {
 	const canary = "Cn4ry-s3cret/v4lue+42"
-	k := testKey(t, "2048")
+	k := testkeys.RSA(t, "2048")
 	tests := []struct{ name, tmpl, want string }{
 		{"fail b64enc", `{{ fail (b64enc .password) }}`, `item "out": template "spec.template.data[out]": 1:3: fail was called`},
 		{"fail printf hex", `{{ printf "%x" .password | fail }}`, `item "out": template "spec.template.data[out]": 1:`},

@@ -13,10 +13,11 @@ import (
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/seal"
+	"github.com/keyward/keyward/test/testkeys"
 )
 
 func TestUnsealBuildsControllerSecret(t *testing.T) {
-	k := testKey(t, "2048")
+	k := testkeys.RSA(t, "2048")
 	ss, err := Seal(inputSecret(), &k.PublicKey, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func TestUnsealBuildsControllerSecret(t *testing.T) {
 
 // Failing items are all reported, each by name, with no plaintext.
 func TestUnsealErrorsNameEveryItem(t *testing.T) {
-	k, other := testKey(t, "2048"), testKey(t, "3072")
+	k, other := testkeys.RSA(t, "2048"), testkeys.RSA(t, "3072")
 	ss, err := Seal(inputSecret(), &k.PublicKey, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +91,7 @@ func TestUnsealErrorsNameEveryItem(t *testing.T) {
 
 // UnsealUsing reports which keys opened the items, so key use can be tracked.
 func TestUnsealUsingReportsKeys(t *testing.T) {
-	k, other, unused := testKey(t, "2048"), testKey(t, "3072"), testKey(t, "4096")
+	k, other, unused := testkeys.RSA(t, "2048"), testkeys.RSA(t, "3072"), testkeys.RSA(t, "4096")
 	ss, err := Seal(inputSecret(), &k.PublicKey, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +124,7 @@ func TestUnsealUsingReportsKeys(t *testing.T) {
 
 // Legacy v1 SealedSecrets hold the whole Secret as one sealed JSON blob.
 func TestUnsealLegacyV1(t *testing.T) {
-	k := testKey(t, "2048")
+	k := testkeys.RSA(t, "2048")
 	plain, _ := json.Marshal(&corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: "old", Namespace: "ns"},
@@ -145,7 +146,7 @@ func TestUnsealLegacyV1(t *testing.T) {
 }
 
 func TestSealInto(t *testing.T) {
-	k := testKey(t, "2048")
+	k := testkeys.RSA(t, "2048")
 	keys := []*rsa.PrivateKey{k}
 	for _, scope := range seal.Scopes {
 		t.Run(scope.String(), func(t *testing.T) {

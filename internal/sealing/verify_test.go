@@ -10,10 +10,11 @@ import (
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/seal"
+	"github.com/keyward/keyward/test/testkeys"
 )
 
 func TestVerify(t *testing.T) {
-	k, other := testKey(t, "2048"), testKey(t, "3072")
+	k, other := testkeys.RSA(t, "2048"), testkeys.RSA(t, "3072")
 	sealed := func(t *testing.T) *ssv1.SealedSecret {
 		t.Helper()
 		ss, err := Seal(inputSecret(), &k.PublicKey, Options{})
@@ -90,7 +91,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestVerifyRefusesBothDataFields(t *testing.T) {
-	k := testKey(t, "2048")
+	k := testkeys.RSA(t, "2048")
 	ss := &ssv1.SealedSecret{ObjectMeta: metav1.ObjectMeta{Name: "old", Namespace: "ns"},
 		Spec: ssv1.SealedSecretSpec{Data: []byte{1}, EncryptedData: ssv1.SealedSecretEncryptedData{"x": "y"}}}
 	if err := Verify(ss, []*rsa.PrivateKey{k}); err == nil || !strings.Contains(err.Error(), "together") {

@@ -19,28 +19,6 @@ import (
 	testmoto "github.com/keyward/keyward/test/moto"
 )
 
-// guideExternalSecret is the production guide's ExternalSecret, word for
-// word, in namespace ns.
-func guideExternalSecret(ns string) string {
-	return fmt.Sprintf(`apiVersion: external-secrets.io/v1beta1
-kind: ExternalSecret
-metadata:
-  name: backend-secrets
-  namespace: %s
-spec:
-  secretStoreRef:
-    name: aws-secrets-manager
-    kind: SecretStore
-  target:
-    name: backend-secrets
-  data:
-    - secretKey: postgres-db-uri
-      remoteRef:
-        key: aura/production/postgres
-        property: db-uri
-`, ns)
-}
-
 // sameShape is the guide's ExternalSecret pointed at another store and key.
 func sameShape(ns, name, store, key string) *esv1.ExternalSecret {
 	return &esv1.ExternalSecret{
@@ -125,13 +103,7 @@ func TestCloudAWS(t *testing.T) {
 			Spec: esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{AWS: &esv1.AWSProvider{Service: "ParameterStore", Region: "eu-west-1", Auth: auth}}}},
 	)
 
-	objs, err := decodeManifests([]byte(guideExternalSecret(app)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.client.Create(ctx, objs[0]); err != nil {
-		t.Fatalf("applying the guide's ExternalSecret: %v", err)
-	}
+	e.applyGuide(ctx, t, app, "aws-secrets-manager", "aura/production/postgres", "")
 	e.create(ctx, t, sameShape(app, "backend-secrets-ssm", "aws-parameter-store", "/aura/production/postgres"))
 	// metadataPolicy Fetch reads the parameter's tags; property picks one.
 	withTags := sameShape(app, "backend-secrets-owner", "aws-parameter-store", "/aura/production/postgres")

@@ -202,6 +202,41 @@ func (e *esEnv) create(ctx context.Context, t *testing.T, objs ...client.Object)
 	}
 }
 
+// applyGuide applies the production guide's v1beta1 ExternalSecret, word
+// for word but for its store, key and namespace; a refresh other than ""
+// adds the refreshInterval line the guide leaves to its default.
+func (e *esEnv) applyGuide(ctx context.Context, t *testing.T, ns, store, key, refresh string) {
+	t.Helper()
+	interval := ""
+	if refresh != "" {
+		interval = "\n  refreshInterval: " + refresh
+	}
+	guide := fmt.Sprintf(`apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata:
+  name: backend-secrets
+  namespace: %s
+spec:%s
+  secretStoreRef:
+    name: %s
+    kind: SecretStore
+  target:
+    name: backend-secrets
+  data:
+    - secretKey: postgres-db-uri
+      remoteRef:
+        key: %s
+        property: db-uri
+`, ns, interval, store, key)
+	objs, err := decodeManifests([]byte(guide))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.client.Create(ctx, objs[0]); err != nil {
+		t.Fatalf("applying the guide's v1beta1 ExternalSecret: %v", err)
+	}
+}
+
 // forceSync changes the force-sync annotation, as users do to refresh now.
 func (e *esEnv) forceSync(ctx context.Context, t *testing.T, es *esv1.ExternalSecret) {
 	t.Helper()

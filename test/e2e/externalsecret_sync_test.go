@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -30,31 +29,7 @@ func TestExternalSecretGuideShape(t *testing.T) {
 		Spec:       esv1.SecretStoreSpec{Provider: kubeProvider(src, "eso-reader", nil)},
 	})
 
-	guide := fmt.Sprintf(`apiVersion: external-secrets.io/v1beta1
-kind: ExternalSecret
-metadata:
-  name: backend-secrets
-  namespace: %s
-spec:
-  refreshInterval: 2s
-  secretStoreRef:
-    name: aws-secrets-manager
-    kind: SecretStore
-  target:
-    name: backend-secrets
-  data:
-    - secretKey: postgres-db-uri
-      remoteRef:
-        key: aura-production-postgres
-        property: db-uri
-`, app)
-	objs, err := decodeManifests([]byte(guide))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.client.Create(ctx, objs[0]); err != nil {
-		t.Fatalf("applying the guide's v1beta1 ExternalSecret: %v", err)
-	}
+	e.applyGuide(ctx, t, app, "aws-secrets-manager", "aura-production-postgres", "2s")
 	v1 := &esv1.ExternalSecret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: app, Name: "backend-secrets-v1"},
 		Spec: esv1.ExternalSecretSpec{

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/manager"
+	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 // installed is the controllers of an install test, run as that install's
@@ -24,6 +26,17 @@ type installed struct {
 	cfg    *rest.Config
 	scheme *runtime.Scheme
 	admin  client.Client
+}
+
+// deployManifests reads the objects of a file under the repository's
+// deploy/ folder, as shipped.
+func deployManifests(t *testing.T, path ...string) []*unstructured.Unstructured {
+	t.Helper()
+	root, err := testcluster.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readManifests(t, filepath.Join(append([]string{root, "deploy"}, path...)...))
 }
 
 // applyInstall server-side applies objs as field owner owner.

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
-	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 // namespacedClass keeps this test's stores to the namespaced controller.
@@ -32,15 +30,11 @@ const namespacedClass = "keyward-namespaced"
 func TestInstallNamespaced(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	root, err := testcluster.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctlNS := newNamespace(ctx, t)
 	watched := []string{"team-a", "team-b"}
 	var objs []*unstructured.Unstructured
-	objs = append(objs, readManifests(t, filepath.Join(root, "deploy", "overlays", "namespaced", "namespaces.yaml"))...)
-	for _, o := range readManifests(t, filepath.Join(root, "deploy", "overlays", "namespaced", "rbac.yaml")) {
+	objs = append(objs, deployManifests(t, "overlays", "namespaced", "namespaces.yaml")...)
+	for _, o := range deployManifests(t, "overlays", "namespaced", "rbac.yaml") {
 		if o.GetKind() == "RoleBinding" {
 			setSubject(t, o, ctlNS)
 		}
@@ -48,7 +42,7 @@ func TestInstallNamespaced(t *testing.T) {
 	}
 	// The controller namespace's Roles (key Secrets, Lease) as shipped.
 	for _, pillar := range []string{"sealed-secrets", "external-secrets"} {
-		for _, o := range readManifests(t, filepath.Join(root, "deploy", "components", pillar, "role.yaml")) {
+		for _, o := range deployManifests(t, "components", pillar, "role.yaml") {
 			if o.GetKind() != "Role" {
 				continue
 			}

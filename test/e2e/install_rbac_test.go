@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
-	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 // installClass keeps the stores of this test to the controller under test,
@@ -30,11 +28,7 @@ const installClass = "keyward-install"
 func TestInstallManifestRBAC(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	root, err := testcluster.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs := readManifests(t, filepath.Join(root, "deploy", "keyward.yaml"))
+	objs := deployManifests(t, "keyward.yaml")
 	for range 2 { // the second apply shows the manifest applies again cleanly
 		applyInstall(ctx, t, objs, "keyward-install")
 	}

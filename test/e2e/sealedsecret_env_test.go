@@ -213,6 +213,16 @@ func waitEvent(ctx context.Context, t *testing.T, ns, name, reason string) strin
 	return note
 }
 
+// sealedSecretNamespaces makes a namespace for a controller and one for the
+// test's SealedSecrets, which go when the test ends, and a client for them.
+func sealedSecretNamespaces(ctx context.Context, t *testing.T) (ctlNS, ns string, c client.Client) {
+	t.Helper()
+	ctlNS, ns = newNamespace(ctx, t), newNamespace(ctx, t)
+	c = sealedSecretClient(t)
+	deleteSealedSecretsAtEnd(t, c, ns)
+	return ctlNS, ns, c
+}
+
 // deleteSealedSecretsAtEnd removes the namespace's SealedSecrets when the
 // test ends, so controllers of later tests do not pick them up.
 func deleteSealedSecretsAtEnd(t testing.TB, c client.Client, namespaces ...string) {

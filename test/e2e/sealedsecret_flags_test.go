@@ -67,9 +67,7 @@ func TestSealedSecretFlagNamespaces(t *testing.T) {
 func TestSealedSecretFlagLabelSelector(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	// A label unique to this test, since the controller serves every namespace.
 	const label = "e2e.keyward.dev/served-by"
 	proc := startControllerProcess(t, ctlNS, "--key-size", "2048",
@@ -117,9 +115,7 @@ func TestSealedSecretFlagLabelSelector(t *testing.T) {
 func TestSealedSecretFlagOldGCBehavior(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	startControllerProcess(t, ctlNS, "--key-size", "2048", "--all-namespaces=false", "--additional-namespaces", ns,
 		"--old-gc-behavior")
 	pub := &waitKeySecret(ctx, t, ctlNS).Private.PublicKey

@@ -7,8 +7,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -20,28 +18,17 @@ import (
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/controller/sealedsecret"
 	"github.com/keyward/keyward/internal/keys"
-	testcluster "github.com/keyward/keyward/test/cluster"
+	"github.com/keyward/keyward/test/testkeys"
 )
 
 // testKeyPair is a fixed RSA key of the seal test vectors (generating an
 // RSA-4096 key takes seconds) with a fresh certificate, as a key pair.
 func testKeyPair(t testing.TB, bits string) *keys.Pair {
 	t.Helper()
-	root, err := testcluster.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, "internal", "seal", "testdata", "rsa"+bits+".pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	privs, err := keys.ParsePrivateKeysPEM(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv := testkeys.RSA(t, bits)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageEncipherOnly, BasicConstraintsValid: true, IsCA: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &privs[0].PublicKey, privs[0])
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +36,7 @@ func testKeyPair(t testing.TB, bits string) *keys.Pair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &keys.Pair{Key: privs[0], Cert: cert}
+	return &keys.Pair{Key: priv, Cert: cert}
 }
 
 // applyAll creates the SealedSecrets with a few writers at once, as a
@@ -163,9 +150,7 @@ func waitAllSynced(ctx context.Context, t *testing.T, c client.Client, ns string
 func TestSealedSecretControllerRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	// RSA-4096, so the batch takes long enough to be killed halfway.
 	pair := testKeyPair(t, "4096")
 	if err := cluster.Client.Create(ctx, pair.Secret(ctlNS, "sealed-secrets-keyrestart", nil, nil)); err != nil {
@@ -217,9 +202,7 @@ func TestSealedSecretControllerRestart(t *testing.T) {
 func TestSealedSecretLeaderElection(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	procs := []*controllerProcess{
 		startControllerProcess(t, ctlNS, "--leader-elect", "--key-size", "2048"),
 		startControllerProcess(t, ctlNS, "--leader-elect", "--key-size", "2048"),

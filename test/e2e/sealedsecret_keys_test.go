@@ -19,9 +19,7 @@ import (
 func TestSealedSecretKeyRotation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	renew := make(chan struct{})
 	ctl := startSealedSecrets(ctx, t, ctlNS, func(o *manager.SealedSecretsOptions) {
 		o.RenewPeriod = 720 * time.Hour
@@ -73,9 +71,7 @@ func TestSealedSecretKeyRotation(t *testing.T) {
 func TestSealedSecretKeyAddedByHand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	ctl := startSealedSecrets(ctx, t, ctlNS, nil)
 	ctl.currentKey(ctx, t)
 

@@ -23,9 +23,7 @@ import (
 func TestSealedSecretLifecycle(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	ctl := startSealedSecrets(ctx, t, ctlNS, nil)
 	key := ctl.currentKey(ctx, t)
 	pub := &key.Private.PublicKey
@@ -108,9 +106,7 @@ func TestSealedSecretLifecycle(t *testing.T) {
 func TestSealedSecretAdoption(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	ctl := startSealedSecrets(ctx, t, ctlNS, nil)
 	pub := &ctl.currentKey(ctx, t).Private.PublicKey
 
@@ -168,9 +164,7 @@ func TestSealedSecretAdoption(t *testing.T) {
 func TestSealedSecretLegacyData(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	ctl := startSealedSecrets(ctx, t, ctlNS, nil)
 	pub := &ctl.currentKey(ctx, t).Private.PublicKey
 	plain, _ := json.Marshal(&corev1.Secret{

@@ -123,9 +123,7 @@ func TestSealedSecretSecurity(t *testing.T) {
 func TestSealedSecretNoValueLeaks(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
-	c := sealedSecretClient(t)
-	deleteSealedSecretsAtEnd(t, c, ns)
+	ctlNS, ns, c := sealedSecretNamespaces(ctx, t)
 	proc := startControllerProcess(t, ctlNS, "--log-level", "DEBUG", "--key-size", "2048")
 	pub := &waitKeySecret(ctx, t, ctlNS).Private.PublicKey
 

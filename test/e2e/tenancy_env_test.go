@@ -327,48 +327,54 @@ func (env *tenancyEnv) storeCondition(ctx context.Context, t *testing.T, ns, nam
 // the condition; it fails the test when it reports Ready=True instead.
 func (env *tenancyEnv) esFailed(ctx context.Context, t *testing.T, ns, name string) esv1.ExternalSecretStatusCondition {
 	t.Helper()
+	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	var last esv1.ExternalSecretStatusCondition
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		es := &esv1.ExternalSecret{}
-		if err := env.es.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, es); err != nil {
-			return false, client.IgnoreNotFound(err)
-		}
+	env.waitFailed(ctx, t, "ExternalSecret", es, func() (any, corev1.ConditionStatus, string) {
 		last = readyCondition(es)
-		if last.Status == corev1.ConditionTrue {
-			return false, fmt.Errorf("ExternalSecret %s/%s synced: %s", ns, name, last.Message)
-		}
-		return last.Status == corev1.ConditionFalse, nil
+		return last, last.Status, last.Message
 	})
-	if err != nil {
-		t.Errorf("ExternalSecret %s/%s did not fail: %v; last seen %+v", ns, name, err, last)
-	}
 	return last
 }
 
 // pushFailed waits until the PushSecret reports Ready=False.
 func (env *tenancyEnv) pushFailed(ctx context.Context, t *testing.T, ns, name string) esv1alpha1.PushSecretStatusCondition {
 	t.Helper()
+	ps := &esv1alpha1.PushSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	var last esv1alpha1.PushSecretStatusCondition
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		ps := &esv1alpha1.PushSecret{}
-		if err := env.es.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, ps); err != nil {
-			return false, client.IgnoreNotFound(err)
-		}
+	env.waitFailed(ctx, t, "PushSecret", ps, func() (any, corev1.ConditionStatus, string) {
 		for _, c := range ps.Status.Conditions {
 			if c.Type == esv1alpha1.PushSecretReady {
 				last = c
-				if c.Status == corev1.ConditionTrue {
-					return false, fmt.Errorf("PushSecret %s/%s synced: %s", ns, name, c.Message)
-				}
-				return c.Status == corev1.ConditionFalse, nil
+				return last, c.Status, c.Message
 			}
 		}
-		return false, nil
+		return last, "", ""
+	})
+	return last
+}
+
+// waitFailed reads obj until ready says it is False, and fails the test when
+// it is True instead; ready returns the condition it read, for the report.
+func (env *tenancyEnv) waitFailed(ctx context.Context, t *testing.T, kind string, obj client.Object,
+	ready func() (last any, status corev1.ConditionStatus, message string)) {
+	t.Helper()
+	key := client.ObjectKeyFromObject(obj)
+	var last any
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := env.es.client.Get(ctx, key, obj); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		var status corev1.ConditionStatus
+		var message string
+		last, status, message = ready()
+		if status == corev1.ConditionTrue {
+			return false, fmt.Errorf("%s %s synced: %s", kind, key, message)
+		}
+		return status == corev1.ConditionFalse, nil
 	})
 	if err != nil {
-		t.Errorf("PushSecret %s/%s did not fail: %v; last seen %+v", ns, name, err, last)
+		t.Errorf("%s %s did not fail: %v; last seen %+v", kind, key, err, last)
 	}
-	return last
 }
 
 // assertNoSecret fails when the Secret exists.

@@ -98,6 +98,17 @@ func copyES(ns, name, storeName, kind, key, property string) *esv1.ExternalSecre
 	return es
 }
 
+// pushOne is a PushSecret that sends key of the namespace's Secret secret
+// through store to remoteKey (and property, when not "").
+func pushOne(ns, name, store, secret, key, remoteKey, property string) *esv1alpha1.PushSecret {
+	return &esv1alpha1.PushSecret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: esv1alpha1.PushSecretSpec{
+		SecretStoreRefs: []esv1alpha1.PushSecretStoreRef{{Name: store, Kind: esv1.SecretStoreKind}},
+		Selector:        esv1alpha1.PushSecretSelector{Secret: &esv1alpha1.PushSecretSecret{Name: secret}},
+		Data: []esv1alpha1.PushSecretData{{Match: esv1alpha1.PushSecretMatch{SecretKey: key,
+			RemoteRef: esv1alpha1.PushSecretRemoteRef{RemoteKey: remoteKey, Property: property}}}},
+	}}
+}
+
 func sel(name, key string, ns *string) esv1.SecretKeySelector {
 	return esv1.SecretKeySelector{Name: name, Key: key, Namespace: ns}
 }
@@ -167,37 +178,22 @@ func tenancyStoreAttacks(ctx context.Context, t *testing.T, env *tenancyEnv, cn 
 			}},
 		{name: "2 push through a store without auth", doc: "a PushSecret through the controller's identity overwrites, then deletes, the victim's Secret",
 			check: func(t *testing.T) {
-				ps := &esv1alpha1.PushSecret{ObjectMeta: metav1.ObjectMeta{Namespace: a, Name: "overwrite-victim"}, Spec: esv1alpha1.PushSecretSpec{
-					DeletionPolicy:  esv1alpha1.PushSecretDeletionPolicyDelete,
-					SecretStoreRefs: []esv1alpha1.PushSecretStoreRef{{Name: "noauth-victim", Kind: esv1.SecretStoreKind}},
-					Selector:        esv1alpha1.PushSecretSelector{Secret: &esv1alpha1.PushSecretSecret{Name: "db-creds"}},
-					Data: []esv1alpha1.PushSecretData{{Match: esv1alpha1.PushSecretMatch{SecretKey: "password",
-						RemoteRef: esv1alpha1.PushSecretRemoteRef{RemoteKey: "db-creds", Property: "password"}}}},
-				}}
+				ps := pushOne(a, "overwrite-victim", "noauth-victim", "db-creds", "password", "db-creds", "password")
+				ps.Spec.DeletionPolicy = esv1alpha1.PushSecretDeletionPolicyDelete
 				env.pushAndDelete(ctx, t, ps)
 				env.victimIntact(ctx, t, victim, "db-creds", "password", cn.victim)
 			}},
 		{name: "2b push overwrites a Secret it did not create", doc: "the tenant may write new keys into namespace shared, not replace or delete Secrets already there",
 			stores: []client.Object{store(a, "pusher", kubeProvider(env.shared, "pusher", nil))},
 			check: func(t *testing.T) {
-				ps := &esv1alpha1.PushSecret{ObjectMeta: metav1.ObjectMeta{Namespace: a, Name: "overwrite-shared"}, Spec: esv1alpha1.PushSecretSpec{
-					DeletionPolicy:  esv1alpha1.PushSecretDeletionPolicyDelete,
-					SecretStoreRefs: []esv1alpha1.PushSecretStoreRef{{Name: "pusher", Kind: esv1.SecretStoreKind}},
-					Selector:        esv1alpha1.PushSecretSelector{Secret: &esv1alpha1.PushSecretSecret{Name: "db-creds"}},
-					Data: []esv1alpha1.PushSecretData{{Match: esv1alpha1.PushSecretMatch{SecretKey: "password",
-						RemoteRef: esv1alpha1.PushSecretRemoteRef{RemoteKey: "other-app", Property: "token"}}}},
-				}}
+				ps := pushOne(a, "overwrite-shared", "pusher", "db-creds", "password", "other-app", "token")
+				ps.Spec.DeletionPolicy = esv1alpha1.PushSecretDeletionPolicyDelete
 				env.pushAndDelete(ctx, t, ps)
 				env.victimIntact(ctx, t, env.shared, "other-app", "token", cn.shared)
 			}},
 		{name: "2c push a Secret of another namespace", doc: "selector.secret.name names a Secret that exists only in the victim's namespace",
 			check: func(t *testing.T) {
-				ps := &esv1alpha1.PushSecret{ObjectMeta: metav1.ObjectMeta{Namespace: a, Name: "push-foreign"}, Spec: esv1alpha1.PushSecretSpec{
-					SecretStoreRefs: []esv1alpha1.PushSecretStoreRef{{Name: "pusher", Kind: esv1.SecretStoreKind}},
-					Selector:        esv1alpha1.PushSecretSelector{Secret: &esv1alpha1.PushSecretSecret{Name: "victim-token"}},
-					Data: []esv1alpha1.PushSecretData{{Match: esv1alpha1.PushSecretMatch{SecretKey: "token",
-						RemoteRef: esv1alpha1.PushSecretRemoteRef{RemoteKey: "from-victim"}}}},
-				}}
+				ps := pushOne(a, "push-foreign", "pusher", "victim-token", "token", "from-victim", "")
 				env.tenantCreate(ctx, t, ps)
 				env.pushFailed(ctx, t, a, ps.Name)
 				assertNoSecret(ctx, t, env.shared, "from-victim")

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -44,6 +45,18 @@ type vaultSetup struct {
 	reviewer           string // a token allowed to call TokenReview, for Vault
 	issuer, signingKey string // the cluster's ServiceAccount token issuer and public key (PEM)
 	token              string // a Vault token with the keyward policy (made by apply)
+}
+
+// vaultTest starts what each Vault test needs: a deadline that ends with
+// the test, the controller, a fresh namespace and a Vault bound to its
+// keyward-vault ServiceAccount.
+func vaultTest(t *testing.T, timeout time.Duration) (context.Context, *esEnv, string, *vaultSetup) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	e := externalSecretsEnv(t)
+	app := newNamespace(ctx, t)
+	return ctx, e, app, newVaultSetup(ctx, t, app, "keyward-vault")
 }
 
 func newVaultSetup(ctx context.Context, t *testing.T, ns, sa string) *vaultSetup {

@@ -28,41 +28,13 @@ import (
 // recovers with a new login. No planted value reaches logs, events,
 // status or metrics.
 func TestVaultGuideExternalSecret(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	e := externalSecretsEnv(t)
-	app := newNamespace(ctx, t)
-	vs := newVaultSetup(ctx, t, app, "keyward-vault")
+	ctx, e, app, vs := vaultTest(t, 5*time.Minute)
 	first := "postgresql://app:PLANTED-" + rand.String(12) + "@db/aura"
 	vs.put(t, "aura/production/postgres", map[string]any{"db-uri": first})
 	mark := vs.v.AuditMark()
 
 	e.create(ctx, t, vs.store("vault-backend", vs.auths()["kubernetes"]))
-	guide := fmt.Sprintf(`apiVersion: external-secrets.io/v1beta1
-kind: ExternalSecret
-metadata:
-  name: backend-secrets
-  namespace: %s
-spec:
-  refreshInterval: 2s
-  secretStoreRef:
-    name: vault-backend
-    kind: SecretStore
-  target:
-    name: backend-secrets
-  data:
-    - secretKey: postgres-db-uri
-      remoteRef:
-        key: aura/production/postgres
-        property: db-uri
-`, app)
-	objs, err := decodeManifests([]byte(guide))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.client.Create(ctx, objs[0]); err != nil {
-		t.Fatalf("applying the guide's ExternalSecret: %v", err)
-	}
+	e.applyGuide(ctx, t, app, "vault-backend", "aura/production/postgres", "2s")
 	e.waitReady(ctx, t, app, "backend-secrets", corev1.ConditionTrue, esv1.ReasonSecretSynced)
 	e.waitSecret(ctx, t, app, "backend-secrets", func(s *corev1.Secret) bool { return string(s.Data["postgres-db-uri"]) == first })
 
@@ -110,11 +82,7 @@ spec:
 // sync), Kubernetes auth with Vault calling TokenReview on the real API
 // server, JWT with the cluster's own ServiceAccount tokens.
 func TestVaultEachAuthMethod(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	e := externalSecretsEnv(t)
-	app := newNamespace(ctx, t)
-	vs := newVaultSetup(ctx, t, app, "keyward-vault")
+	ctx, e, app, vs := vaultTest(t, 5*time.Minute)
 	value := "PLANTED-" + rand.String(12)
 	vs.put(t, "aura/production/postgres", map[string]any{"db-uri": value})
 	vs.credentials(ctx, t, e)
@@ -164,11 +132,7 @@ func TestVaultEachAuthMethod(t *testing.T) {
 // behind the controller's back: the next refresh logs in again and the
 // rotated value still arrives.
 func TestVaultRevokedTokenIsReplaced(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	e := externalSecretsEnv(t)
-	app := newNamespace(ctx, t)
-	vs := newVaultSetup(ctx, t, app, "keyward-vault")
+	ctx, e, app, vs := vaultTest(t, 3*time.Minute)
 	vs.put(t, "app/config", map[string]any{"k": "one"})
 	vs.credentials(ctx, t, e)
 	es := &esv1.ExternalSecret{
@@ -196,11 +160,7 @@ func TestVaultRevokedTokenIsReplaced(t *testing.T) {
 // production: a PushSecret writes the staging Secret's value into Vault KV
 // v2 with check-and-set, and an ExternalSecret reads it back.
 func TestVaultPushSecretCheckAndSet(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	e := externalSecretsEnv(t)
-	app := newNamespace(ctx, t)
-	vs := newVaultSetup(ctx, t, app, "keyward-vault")
+	ctx, e, app, vs := vaultTest(t, 3*time.Minute)
 	vs.credentials(ctx, t, e)
 	// The mount refuses writes that do not say which version they replace.
 	vs.write(t, "secret/config", map[string]any{"cas_required": true})
@@ -293,11 +253,7 @@ func noLeaks(ctx context.Context, t *testing.T, e *esEnv, ns string, planted ...
 // (metadataPolicy Fetch) and finds secrets by their custom-metadata tags
 // through the controller.
 func TestVaultMetadataAndFind(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	e := externalSecretsEnv(t)
-	app := newNamespace(ctx, t)
-	vs := newVaultSetup(ctx, t, app, "keyward-vault")
+	ctx, e, app, vs := vaultTest(t, 3*time.Minute)
 	vs.credentials(ctx, t, e)
 	for path, env := range map[string]string{"aura/production/postgres": "production", "aura/production/redis": "production", "aura/staging/postgres": "staging"} {
 		vs.put(t, path, map[string]any{"uri": path})

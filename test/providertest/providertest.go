@@ -5,12 +5,14 @@ package providertest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/provider"
 )
 
@@ -102,6 +104,31 @@ func Push(ctx context.Context, t *testing.T, c ReadWriter, foreign string, write
 	}
 	if _, err := c.Read(ctx, "pushed", ""); !errors.Is(err, provider.ErrNotFound) {
 		t.Fatalf("after deleting: %v", err)
+	}
+}
+
+// FindPaged checks a find that spans several list pages: put stores
+// app-00 … app-59, each holding its number, tagged env=dev for every third
+// and env=prod otherwise. A find by name returns all 60; pages then checks
+// how many list calls that took; a find by tag and name returns the four
+// dev ones of app-0x.
+func FindPaged(ctx context.Context, t *testing.T, c provider.Client, put func(name, value string, tags map[string]string), pages func()) {
+	t.Helper()
+	for i := range 60 {
+		env := "prod"
+		if i%3 == 0 {
+			env = "dev"
+		}
+		put(fmt.Sprintf("app-%02d", i), fmt.Sprint(i), map[string]string{"env": env})
+	}
+	all, err := c.Find(ctx, esv1.ExternalSecretFind{Name: &esv1.FindName{RegExp: "^app-"}})
+	if err != nil || len(all) != 60 || string(all["app-59"].Value) != "59" {
+		t.Fatalf("find by name: %d %v", len(all), err)
+	}
+	pages()
+	dev, err := c.Find(ctx, esv1.ExternalSecretFind{Tags: map[string]string{"env": "dev"}, Name: &esv1.FindName{RegExp: `-0\d$`}})
+	if err != nil || len(dev) != 4 { // 00 03 06 09
+		t.Fatalf("find by tag and name: %d %v", len(dev), err)
 	}
 }
 

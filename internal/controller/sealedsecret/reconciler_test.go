@@ -2,11 +2,7 @@ package sealedsecret
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,21 +25,14 @@ import (
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/sealing"
+	"github.com/keyward/keyward/test/testkeys"
 )
 
 const planted = "planted-value-4711"
 
 func testKey(t *testing.T, bits string) keys.Key {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "seal", "testdata", "rsa"+bits+".pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, _ := pem.Decode(b)
-	k, err := x509.ParsePKCS1PrivateKey(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testkeys.RSA(t, bits)
 	return keys.Key{Fingerprint: keys.Fingerprint(&k.PublicKey), Private: k}
 }
 

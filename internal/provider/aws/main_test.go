@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -36,6 +38,12 @@ func TestMain(m *testing.M) {
 		os.Setenv(k, v)
 	}
 	os.Exit(testmoto.Main(m, &moto, func(s *testmoto.Server) { os.Setenv("AWS_ENDPOINT_URL", s.URL) }))
+}
+
+// seedConfig is the tests' own AWS configuration, for setting moto up.
+func seedConfig() aws.Config {
+	return aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(moto.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("seed", "seed", "")}
 }
 
 // kube is a cluster stand-in: Secrets and ServiceAccounts from a fake

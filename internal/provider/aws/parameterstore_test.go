@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
@@ -19,10 +18,7 @@ import (
 
 func seedSSM(t *testing.T) *ssm.Client {
 	t.Helper()
-	return ssm.New(ssm.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(moto.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("seed", "seed", ""),
-	})
+	return ssm.NewFromConfig(seedConfig())
 }
 
 func putParameter(t *testing.T, c *ssm.Client, name, value string, tags map[string]string) {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,13 +19,10 @@ import (
 	"github.com/keyward/keyward/test/providertest"
 )
 
-// seed is a Secrets Manager client of the test's own, for setting moto up.
+// seedSM is a Secrets Manager client of the test's own, for setting moto up.
 func seedSM(t *testing.T) *secretsmanager.Client {
 	t.Helper()
-	return secretsmanager.New(secretsmanager.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(moto.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("seed", "seed", ""),
-	})
+	return secretsmanager.NewFromConfig(seedConfig())
 }
 
 func createSecret(t *testing.T, sm *secretsmanager.Client, name, value string, tags map[string]string) string {

@@ -148,27 +148,15 @@ func TestRead(t *testing.T) {
 
 func TestFindPaginates(t *testing.T) {
 	e := newEnv(t)
-	for i := range 60 {
-		env := "prod"
-		if i%3 == 0 {
-			env = "dev"
-		}
-		e.fake.Put(fmt.Sprintf("app-%02d", i), fmt.Sprint(i), map[string]string{"env": env})
-	}
 	c := e.client(t, spSecret())
-	ctx := context.Background()
-	all, err := c.Find(ctx, esv1.ExternalSecretFind{Name: &esv1.FindName{RegExp: "^app-"}})
-	if err != nil || len(all) != 60 || string(all["app-59"].Value) != "59" {
-		t.Fatalf("find: %d %v", len(all), err)
-	}
-	// Each list page is challenged once at most, then 3 pages of 25.
-	if n := e.fake.Count("ListSecrets"); n < 3 {
-		t.Fatalf("ListSecrets calls = %d, want 3 pages", n)
-	}
-	dev, err := c.Find(ctx, esv1.ExternalSecretFind{Tags: map[string]string{"env": "dev"}, Name: &esv1.FindName{RegExp: `-0\d$`}})
-	if err != nil || len(dev) != 4 {
-		t.Fatalf("find by tag: %v %v", len(dev), err)
-	}
+	providertest.FindPaged(context.Background(), t, c, func(name, value string, tags map[string]string) {
+		e.fake.Put(name, value, tags)
+	}, func() {
+		// Each list page is challenged once at most, then 3 pages of 25.
+		if n := e.fake.Count("ListSecrets"); n < 3 {
+			t.Fatalf("ListSecrets calls = %d, want 3 pages", n)
+		}
+	})
 }
 
 func TestAuthModes(t *testing.T) {

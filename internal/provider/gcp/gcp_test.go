@@ -162,27 +162,16 @@ func TestRead(t *testing.T) {
 
 func TestFindPaginates(t *testing.T) {
 	e := newEnv(t)
-	for i := range 60 {
-		env := "prod"
-		if i%3 == 0 {
-			env = "dev"
-		}
-		e.fake.Put(project, fmt.Sprintf("app-%02d", i), []byte(fmt.Sprint(i)), map[string]string{"env": env})
-	}
 	e.fake.Put("other-project", "app-x", []byte("x"), nil)
 	c := e.client(t, &esv1.GCPSMProvider{Auth: keyAuth, ProjectID: project})
 	ctx := context.Background()
-	all, err := c.Find(ctx, esv1.ExternalSecretFind{Name: &esv1.FindName{RegExp: "^app-"}})
-	if err != nil || len(all) != 60 || string(all["app-59"].Value) != "59" {
-		t.Fatalf("find by name: %d %v", len(all), err)
-	}
-	if n := e.fake.Count("ListSecrets"); n != 3 {
-		t.Fatalf("ListSecrets calls = %d, want 3 pages of 25", n)
-	}
-	dev, err := c.Find(ctx, esv1.ExternalSecretFind{Tags: map[string]string{"env": "dev"}, Name: &esv1.FindName{RegExp: `-0\d$`}})
-	if err != nil || len(dev) != 4 { // 00 03 06 09
-		t.Fatalf("find by tag and name: %v %v", dev, err)
-	}
+	providertest.FindPaged(ctx, t, c, func(name, value string, tags map[string]string) {
+		e.fake.Put(project, name, []byte(value), tags)
+	}, func() {
+		if n := e.fake.Count("ListSecrets"); n != 3 {
+			t.Fatalf("ListSecrets calls = %d, want 3 pages of 25", n)
+		}
+	})
 	if _, err := c.Find(ctx, esv1.ExternalSecretFind{Path: ptr("a/b")}); err == nil {
 		t.Fatal("a path was accepted")
 	}
