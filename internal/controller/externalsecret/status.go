@@ -22,6 +22,8 @@ import (
 func (r *Reconciler) fail(ctx context.Context, es *esv1.ExternalSecret, err error) (ctrl.Result, error) {
 	r.Metrics.sync("error")
 	msg := err.Error()
+	// The message is the one the status carries: built without values.
+	ctrl.LoggerFrom(ctx).V(1).Info("sync failed", "reason", esv1.ReasonSecretSyncedError, "message", msg)
 	r.Recorder.Eventf(es, nil, corev1.EventTypeWarning, esv1.EventReasonUpdateFailed, "Sync", "%s", msg)
 	if serr := r.setReady(ctx, es, corev1.ConditionFalse, esv1.ReasonSecretSyncedError, msg, nil); serr != nil {
 		return ctrl.Result{}, serr
@@ -35,6 +37,7 @@ func (r *Reconciler) fail(ctx context.Context, es *esv1.ExternalSecret, err erro
 
 func (r *Reconciler) succeed(ctx context.Context, es *esv1.ExternalSecret, syncedRV string, readAt time.Time, reason, msg string) {
 	r.Metrics.sync("ok")
+	ctrl.LoggerFrom(ctx).V(1).Info("synced", "reason", reason, "secret", targetName(es))
 	err := r.setReady(ctx, es, corev1.ConditionTrue, reason, msg, func(st *esv1.ExternalSecretStatus) {
 		st.RefreshTime = metav1.NewTime(readAt.Truncate(time.Second))
 		st.SyncedResourceVersion = syncedRV

@@ -9,12 +9,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1alpha1 "github.com/keyward/keyward/api/externalsecrets/v1alpha1"
 )
 
 func (r *Reconciler) setStatus(ctx context.Context, ps *esv1alpha1.PushSecret, status corev1.ConditionStatus, reason, msg string, synced esv1alpha1.SyncedPushSecretsMap) error {
+	// The message is the one the status carries: built without values.
+	ctrl.LoggerFrom(ctx).V(1).Info("push status", "ready", status, "reason", reason, "message", msg)
 	orig := ps.DeepCopy()
 	cond := esv1alpha1.PushSecretStatusCondition{Type: esv1alpha1.PushSecretReady, Status: status, Reason: reason, Message: msg, LastTransitionTime: metav1.Now()}
 	for _, c := range ps.Status.Conditions {

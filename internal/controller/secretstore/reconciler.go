@@ -137,6 +137,8 @@ func revalidateInterval(v *intstr.IntOrString) (time.Duration, error) {
 }
 
 func (r *Reconciler) setReady(ctx context.Context, store esv1.GenericStore, status corev1.ConditionStatus, reason, msg string, caps esv1.SecretStoreCapabilities) error {
+	// The message is the one the status carries: built without values.
+	ctrl.LoggerFrom(ctx).V(1).Info("store status", "ready", status, "reason", reason, "message", msg)
 	st := store.GetStatus()
 	orig := st.DeepCopy()
 	cond := esv1.SecretStoreStatusCondition{Type: esv1.SecretStoreReady, Status: status, Reason: reason, Message: msg, LastTransitionTime: metav1.Now()}
