@@ -20,6 +20,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/manager"
+	"github.com/keyward/keyward/test/proc"
 )
 
 // BenchmarkExternalSecretsAtScale runs `keyward controller` (default
@@ -76,7 +77,7 @@ func BenchmarkExternalSecretsAtScale(b *testing.B) {
 		must(b, c.Create(ctx, &esv1.SecretStore{ObjectMeta: metav1.ObjectMeta{Namespace: app, Name: "kube"},
 			Spec: esv1.SecretStoreSpec{Provider: kubeProvider(src, "reader", nil)}}))
 
-		metricsAddr := freeAddr(b)
+		metricsAddr := proc.FreeAddr(b)
 		proc := startESController(b, bin, ctl, metricsAddr, strings.Fields(os.Getenv("KEYWARD_BENCH_FLAGS"))...)
 		must(b, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
 			return proc.metrics() != "", nil

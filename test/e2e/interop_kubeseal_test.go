@@ -13,6 +13,7 @@ import (
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/manager"
 	"github.com/keyward/keyward/test/peers"
+	"github.com/keyward/keyward/test/proc"
 )
 
 // TestInteropKubesealInKeyward: what Bitnami's own kubeseal (v0.40.0, built
@@ -26,7 +27,7 @@ func TestInteropKubesealInKeyward(t *testing.T) {
 	ctlNS, appNS := newNamespace(ctx, t), newNamespace(ctx, t)
 	deleteSealedSecretsAtEnd(t, sealedSecretClient(t), appNS)
 	certs := map[string]string{"4096": rotateKey(ctx, t, ctlNS, "4096"), "2048": rotateKey(ctx, t, ctlNS, "2048")}
-	httpAddr := freeAddr(t)
+	httpAddr := proc.FreeAddr(t)
 	startSealedSecrets(ctx, t, ctlNS, func(o *manager.SealedSecretsOptions) {
 		o.Namespaces, o.ListenAddr, o.RateLimit = []string{appNS}, httpAddr, -1
 	})

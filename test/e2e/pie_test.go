@@ -8,6 +8,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/keyward/keyward/test/proc"
 )
 
 // TestControllerBuiltAsPIE builds keyward as distributions build Go
@@ -33,7 +35,7 @@ func TestControllerBuiltAsPIE(t *testing.T) {
 	ctlNS, ns := newNamespace(ctx, t), newNamespace(ctx, t)
 	c := sealedSecretClient(t)
 	deleteSealedSecretsAtEnd(t, c, ctlNS, ns)
-	health := freeAddr(t)
+	health := proc.FreeAddr(t)
 	proc := startControllerBinary(t, bin, ctlNS, nil, "--key-size", "2048", "--health-addr", health)
 	eventually(ctx, t, "/healthz of the PIE build", func(context.Context) (bool, error) {
 		select {

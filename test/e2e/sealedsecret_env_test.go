@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -305,17 +304,6 @@ type controllerProcess struct {
 	exited      chan struct{}
 }
 
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startControllerProcess runs `keyward controller` with only the
 // SealedSecret controller, keys in ctlNS, metrics on a free port, and args.
 func startControllerProcess(t testing.TB, ctlNS string, args ...string) *controllerProcess {
@@ -334,7 +322,7 @@ func startControllerProcessEnv(t testing.TB, ctlNS string, env []string, args ..
 // binary at bin.
 func startControllerBinary(t testing.TB, bin, ctlNS string, env []string, args ...string) *controllerProcess {
 	t.Helper()
-	p := &controllerProcess{metricsAddr: freeAddr(t), exited: make(chan struct{})}
+	p := &controllerProcess{metricsAddr: proc.FreeAddr(t), exited: make(chan struct{})}
 	all := []string{"controller", "--kubeconfig", cluster.Kubeconfig, "--controller-namespace", ctlNS,
 		"--listen-addr", "0", "--health-addr", "0", "--listen-metrics-addr", p.metricsAddr}
 	for _, c := range manager.Controllers() {

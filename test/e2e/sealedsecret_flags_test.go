@@ -17,6 +17,7 @@ import (
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/controller/sealedsecret"
+	"github.com/keyward/keyward/test/proc"
 )
 
 // Bitnami's flags that choose what the controller serves and how Secrets
@@ -212,7 +213,7 @@ func TestSealedSecretFlagReadTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ctlNS := newNamespace(ctx, t)
-	addr := freeAddr(t)
+	addr := proc.FreeAddr(t)
 	startControllerProcess(t, ctlNS, "--key-size", "2048", "--listen-addr", addr, "--read-timeout", "1s", "--write-timeout", "1m")
 	var conn net.Conn
 	eventually(ctx, t, "the HTTP API on "+addr, func(ctx context.Context) (bool, error) {

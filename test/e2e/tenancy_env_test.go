@@ -26,6 +26,7 @@ import (
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/manager"
 	"github.com/keyward/keyward/test/leak"
+	"github.com/keyward/keyward/test/proc"
 )
 
 // canary is a unique planted value. A leak is any of its encodings showing
@@ -137,7 +138,7 @@ func newTenancyEnv(ctx context.Context, t *testing.T) *tenancyEnv {
 		shared: newNamespace(ctx, t), ctlNS: newNamespace(ctx, t)}
 	c := sealedSecretClient(t)
 	deleteSealedSecretsAtEnd(t, c, env.tenantA, env.tenantB, env.victim, env.shared, env.ctlNS)
-	addr := freeAddr(t)
+	addr := proc.FreeAddr(t)
 	env.ss = startSealedSecrets(ctx, t, env.ctlNS, func(o *manager.SealedSecretsOptions) { o.ListenAddr = addr })
 	env.apiURL = "http://" + addr
 	env.ss.currentKey(ctx, t)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -85,7 +84,7 @@ func StartController(t testing.TB, bin string, ic InCluster, args ...string) *Co
 			t.Fatal(err)
 		}
 	}
-	c := &Controller{HTTPAddr: freeAddr(t), MetricsAddr: freeAddr(t), logPath: filepath.Join(dir, "controller.log"),
+	c := &Controller{HTTPAddr: proc.FreeAddr(t), MetricsAddr: proc.FreeAddr(t), logPath: filepath.Join(dir, "controller.log"),
 		exited: make(chan struct{})}
 	log, err := os.Create(c.logPath)
 	if err != nil {
@@ -164,15 +163,4 @@ func (c *Controller) Log() string {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
 	return strings.TrimSpace(string(b))
-}
-
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -15,6 +15,7 @@ import (
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/sealing"
 	testcluster "github.com/keyward/keyward/test/cluster"
+	"github.com/keyward/keyward/test/proc"
 )
 
 // In place of Bitnami's controller: only the SealedSecret CRD, Bitnami's
@@ -28,10 +29,10 @@ func TestDropInForBitnami(t *testing.T) {
 	defer cancel()
 	admin := adminClient(t, cluster)
 	ns, kubeconfig := install(ctx, t, cluster, "sealed-secrets-controller", bitnamiClusterRules, bitnamiKeyRules)
-	api, metrics := freeAddr(t), freeAddr(t)
+	api, metrics := proc.FreeAddr(t), proc.FreeAddr(t)
 	// The arguments Bitnami's chart passes; the environment places the
 	// process as the Pod would be (its namespace, its credentials).
-	ctl := startController(t, []string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + ns, "SEALED_SECRETS_HEALTH_ADDR=" + freeAddr(t)},
+	ctl := startController(t, []string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + ns, "SEALED_SECRETS_HEALTH_ADDR=" + proc.FreeAddr(t)},
 		"--update-status", "--key-prefix", "sealed-secrets-key", "--listen-addr", api, "--listen-metrics-addr", metrics,
 		"--log-info-stdout", "--log-level", "INFO", "--log-format", "text")
 
@@ -84,7 +85,7 @@ func TestDropInForBitnami(t *testing.T) {
 		own := newNamespace(ctx, t, admin)
 		later := startController(t, []string{"KUBECONFIG=" + cluster.Kubeconfig, "POD_NAMESPACE=" + own},
 			"--discovery-interval=1s", "--enable-sealedsecret=false", "--listen-addr=0", "--health-addr=0",
-			"--listen-metrics-addr="+freeAddr(t), "--controller-class=dropin-later")
+			"--listen-metrics-addr="+proc.FreeAddr(t), "--controller-class=dropin-later")
 		later.waitLog(ctx, t, "not serving ExternalSecret: the API server does not serve", "CRD is not installed")
 		if err := cluster.InstallCRDs(esoCRDs...); err != nil {
 			t.Fatal(err)
@@ -114,10 +115,10 @@ func TestDropInForESO(t *testing.T) {
 	t.Cleanup(func() { _ = c.Stop() })
 	admin := adminClient(t, c)
 	ns, kubeconfig := install(ctx, t, c, "external-secrets", esoClusterRules, esoLeaderRules)
-	metrics := freeAddr(t)
+	metrics := proc.FreeAddr(t)
 	ctl := startController(t, []string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + ns},
 		"--concurrent=1", "--client-qps=50", "--client-burst=100", "--enable-leader-election=true",
-		"--metrics-addr="+metrics, "--live-addr="+freeAddr(t), "--loglevel=info", "--zap-time-encoding=epoch")
+		"--metrics-addr="+metrics, "--live-addr="+proc.FreeAddr(t), "--loglevel=info", "--zap-time-encoding=epoch")
 	app := newNamespace(ctx, t, admin)
 	syncExternalSecret(ctx, t, admin, ctl, app, "")
 	ctl.waitLog(ctx, t, "not serving SealedSecret: the API server does not serve sealedsecrets.bitnami.com/v1alpha1", "CRD is not installed")

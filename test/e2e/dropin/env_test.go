@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -275,17 +274,6 @@ func eventually(ctx context.Context, t *testing.T, c *controller, what string, c
 	if err != nil {
 		t.Fatalf("waiting for %s: %v; controller log:\n%s", what, err, c.tail(40))
 	}
-}
-
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // adminClient acts as the cluster's admin with Keyward's types.
