@@ -12,7 +12,7 @@ RBAC_SEALED_SECRETS := paths=./internal/controller/sealedsecret paths=./internal
 RBAC_EXTERNAL_SECRETS := paths=./internal/controller/externalsecret paths=./internal/controller/secretstore \
 	paths=./internal/controller/clusterexternalsecret paths=./internal/controller/pushsecret paths=./internal/controller/storeref paths=./internal/provider
 
-.PHONY: help build test generate manifests image bench demo vet cluster-binaries vault-binary peer-binaries
+.PHONY: help build test generate manifests image bench demo vet cluster-binaries vault-binary peer-binaries bench-peers
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ test: cluster-binaries vault-binary peer-binaries vet ## go vet, then every test
 
 bench: cluster-binaries ## Run the benchmarks
 	KUBEBUILDER_ASSETS="$$(hack/kubetools/build.sh)" $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+bench-peers: build peer-binaries ## Measure keyward seal and scan against kubeseal and gitleaks on this machine; figures also in bin/bench-peers.json
+	$(GO) run ./hack/benchpeers -keyward bin/keyward -out bin/bench-peers.json
 
 demo: build cluster-binaries vault-binary ## Start a local cluster and show Keyward working on it (as root)
 	hack/demo.sh

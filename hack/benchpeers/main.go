@@ -1,0 +1,192 @@
+// Command benchpeers measures Keyward against the tools it replaces, side by
+// side on one machine in one run: `keyward seal` against kubeseal, and
+// `keyward scan` against gitleaks. Each tool runs as a user runs it, as a
+// child process; its wall time, CPU time and peak RSS come from the kernel's
+// accounting for that child. It prints each figure for both tools, the ratio
+// and whether the issue's target is met, and writes the same as JSON.
+//
+// `make bench-peers` runs it; the peers come from hack/peertools/build.sh.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/keyward/keyward/test/peers"
+)
+
+func main() {
+	if err := mainErr(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-peers:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	keyward   string
+	out       string
+	sealRuns  int
+	scanRuns  int
+	streamLen int
+	scanTree  string
+}
+
+func mainErr() error {
+	var o options
+	flag.StringVar(&o.keyward, "keyward", "bin/keyward", "the keyward binary to measure")
+	flag.StringVar(&o.out, "out", "bin/bench-peers.json", "where to write the figures as JSON")
+	flag.IntVar(&o.sealRuns, "seal-runs", 5, "paired runs for each seal figure")
+	flag.IntVar(&o.scanRuns, "scan-runs", 3, "paired runs for each scan figure")
+	flag.IntVar(&o.streamLen, "stream", 1000, "Secrets in the sealed stream")
+	flag.StringVar(&o.scanTree, "scan-tree", "", "tree to scan (default: the k8s.io/kubernetes module source, fetched by hack/kubetools)")
+	flag.Parse()
+
+	kw, err := filepath.Abs(o.keyward)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(kw); err != nil {
+		return fmt.Errorf("keyward binary: %w (run make build)", err)
+	}
+	progress("building or finding the peers (hack/peertools/build.sh)")
+	bins, err := peers.Build()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "bench-peers-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	rep := report{
+		Command: "make bench-peers",
+		Date:    time.Now().UTC().Format(time.RFC3339),
+		Machine: machine(),
+	}
+	if rep.Seal, err = benchSeal(o, kw, bins.Kubeseal, work); err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	if rep.Scan, err = benchScan(o, kw, bins.Gitleaks); err != nil {
+		return fmt.Errorf("scan: %w", err)
+	}
+	// Versions last: running the binaries before measuring would warm them.
+	rep.Tools = map[string]string{
+		"keyward":  firstLine(kw, "version"),
+		"kubeseal": firstLine(bins.Kubeseal, "--version"),
+		"gitleaks": firstLine(bins.Gitleaks, "version"),
+	}
+	rep.Targets = targets(rep)
+	rep.NotMeasured = notMeasured
+
+	printReport(os.Stdout, rep)
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.out, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nfigures written to %s\n", o.out)
+	return nil
+}
+
+// notMeasured are the comparisons the issue asks for that this command does
+// not make yet; they are printed so no reader takes silence for a result.
+var notMeasured = []string{
+	"SealedSecrets at scale: 2,000 RSA-4096 SealedSecrets with 20,000 unrelated Secrets, Keyward's controller vs Bitnami's",
+	"ExternalSecrets: 1,000 ExternalSecrets over 100 Vault keys, Keyward vs the External Secrets Operator",
+	"scan of a git history of at least 5,000 commits, keyward scan --git vs gitleaks git",
+	"recall and precision of both scanners on the labelled corpora",
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench-peers: "+format+"\n", args...)
+}
+
+func firstLine(bin string, args ...string) string {
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return line
+}
+
+type machineInfo struct {
+	CPUs   int    `json:"cpus"`
+	OS     string `json:"os"`
+	Arch   string `json:"arch"`
+	Kernel string `json:"kernel,omitempty"`
+	CPU    string `json:"cpu,omitempty"`
+}
+
+func machine() machineInfo {
+	m := machineInfo{CPUs: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+// countOutput checks a tool's output held want SealedSecrets, so a tool
+// that fails quietly cannot look fast.
+func countOutput(path, marker string, want int) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if got := strings.Count(string(b), marker); got != want {
+		return fmt.Errorf("%s holds %d %q, want %d", path, got, marker, want)
+	}
+	return nil
+}
+
+var errNoTree = errors.New("no tree to scan")
+
+// treeBytes is the size of the regular files under root. It reads every
+// file, which also leaves the tree in the page cache, so every run of
+// either scanner starts from the same cache state.
+func treeBytes(root string) (int64, error) {
+	var total int64
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		n, err := io.Copy(io.Discard, f)
+		total += n
+		return err
+	})
+	if err == nil && total == 0 {
+		return 0, errNoTree
+	}
+	return total, err
+}

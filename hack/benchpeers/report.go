@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"io"
+)
+
+type report struct {
+	Command     string            `json:"command"`
+	Date        string            `json:"date"`
+	Machine     machineInfo       `json:"machine"`
+	Tools       map[string]string `json:"tools"`
+	Seal        sealReport        `json:"seal"`
+	Scan        scanReport        `json:"scan"`
+	Targets     []target          `json:"targets"`
+	NotMeasured []string          `json:"not_measured"`
+}
+
+// target is one of the issue's targets against this run's figure.
+type target struct {
+	Name string  `json:"name"`
+	Want string  `json:"want"`
+	Got  float64 `json:"got"`
+	Unit string  `json:"unit"`
+	Met  bool    `json:"met"`
+}
+
+func targets(r report) []target {
+	return []target{
+		{Name: "seal one Secret: no slower than kubeseal", Want: ">= 1", Unit: "× kubeseal's speed",
+			Got: r.Seal.One.Speedup, Met: r.Seal.One.Speedup >= 1},
+		{Name: "seal one Secret: no bigger than kubeseal", Want: "<= 1", Unit: "× kubeseal's peak RSS",
+			Got: r.Seal.One.MemoryRatio, Met: r.Seal.One.MemoryRatio <= 1},
+		{Name: fmt.Sprintf("seal a stream of %d Secrets: at least 3× faster", r.Seal.StreamLen), Want: ">= 3",
+			Unit: "× kubeseal's speed", Got: r.Seal.Stream.Speedup, Met: r.Seal.Stream.Speedup >= 3},
+		{Name: "scan: at least 20× gitleaks' MB per CPU-second", Want: ">= 20", Unit: "× gitleaks'",
+			Got: r.Scan.Ratio, Met: r.Scan.Ratio >= 20},
+	}
+}
+
+func printReport(w io.Writer, r report) {
+	fmt.Fprintf(w, "bench-peers %s on %d CPUs (%s), %s/%s\n", r.Date, r.Machine.CPUs, r.Machine.CPU, r.Machine.OS, r.Machine.Arch)
+	for _, t := range []string{"keyward", "kubeseal", "gitleaks"} {
+		fmt.Fprintf(w, "  %-9s %s\n", t, r.Tools[t])
+	}
+
+	fmt.Fprintf(w, "\nseal (%s certificate, -o yaml, medians of %d paired runs)\n", r.Seal.Certificate, r.Seal.One.Runs)
+	fmt.Fprintf(w, "  %-36s %12s %12s %10s\n", "", "keyward", "kubeseal", "ratio")
+	printSeal(w, "one Secret", r.Seal.One, false)
+	printSeal(w, fmt.Sprintf("stream of %d Secrets", r.Seal.StreamLen), r.Seal.Stream, true)
+
+	s := r.Scan
+	fmt.Fprintf(w, "\nscan of %s (%.1f MB, JSON report to /dev/null, medians of %d paired runs)\n", s.Tree, s.MB, s.Compare.Runs)
+	fmt.Fprintf(w, "  %-36s %12s %12s %10s\n", "", "keyward", "gitleaks", "ratio")
+	fmt.Fprintf(w, "  %-36s %12.1f %12.2f %9.1f×\n", "MB per CPU-second", s.KeywardMBPerCPUSecond, s.PeerMBPerCPUSecond, s.Ratio)
+	fmt.Fprintf(w, "  %-36s %12.2f %12.2f %9.1f×\n", "CPU seconds", s.Compare.Keyward.CPUSeconds, s.Compare.Peer.CPUSeconds, s.Compare.CPURatio)
+	fmt.Fprintf(w, "  %-36s %12.2f %12.2f %9.1f×\n", "wall seconds", s.Compare.Keyward.WallSeconds, s.Compare.Peer.WallSeconds, s.Compare.Speedup)
+	fmt.Fprintf(w, "  %-36s %12.1f %12.1f %9.2f×\n", "peak RSS MiB", s.Compare.Keyward.PeakRSSMiB, s.Compare.Peer.PeakRSSMiB, s.Compare.MemoryRatio)
+	fmt.Fprintln(w, "  (time ratios: the peer's over Keyward's, above 1 is Keyward faster; RSS ratio: Keyward's over the peer's, below 1 is Keyward smaller)")
+
+	fmt.Fprintln(w, "\ntargets")
+	for _, t := range r.Targets {
+		verdict := "MISS"
+		if t.Met {
+			verdict = "PASS"
+		}
+		fmt.Fprintf(w, "  %s  %-52s %.2f %s (want %s)\n", verdict, t.Name, t.Got, t.Unit, t.Want)
+	}
+	fmt.Fprintln(w, "\nnot measured yet")
+	for _, m := range r.NotMeasured {
+		fmt.Fprintf(w, "  - %s\n", m)
+	}
+}
+
+func printSeal(w io.Writer, name string, c comparison, cpu bool) {
+	fmt.Fprintf(w, "  %-36s %12.1f %12.1f %9.2f×\n", name+": wall ms", c.Keyward.WallSeconds*1000, c.Peer.WallSeconds*1000, c.Speedup)
+	if cpu {
+		fmt.Fprintf(w, "  %-36s %12.3f %12.3f %9.2f×\n", name+": CPU s", c.Keyward.CPUSeconds, c.Peer.CPUSeconds, c.CPURatio)
+	}
+	fmt.Fprintf(w, "  %-36s %12.1f %12.1f %9.2f×\n", name+": peak RSS MiB", c.Keyward.PeakRSSMiB, c.Peer.PeakRSSMiB, c.MemoryRatio)
+}
