@@ -76,7 +76,7 @@ func mainErr() error {
 	if rep.Seal, err = benchSeal(o, kw, bins.Kubeseal, work); err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
-	if rep.Scan, err = benchScan(o, kw, bins.Gitleaks); err != nil {
+	if rep.Scan, err = benchScan(o, kw, bins.Gitleaks, work); err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}
 	// Versions last: running the binaries before measuring would warm them.

@@ -50,7 +50,7 @@ func printReport(w io.Writer, r report) {
 	printSeal(w, fmt.Sprintf("stream of %d Secrets", r.Seal.StreamLen), r.Seal.Stream, true)
 
 	s := r.Scan
-	fmt.Fprintf(w, "\nscan of %s (%.1f MB, JSON report to /dev/null, medians of %d paired runs)\n", s.Tree, s.MB, s.Compare.Runs)
+	fmt.Fprintf(w, "\nscan of %s (%.1f MB, JSON report to a file, medians of %d paired runs)\n", s.Tree, s.MB, s.Compare.Runs)
 	fmt.Fprintf(w, "  %-36s %12s %12s %10s\n", "", "keyward", "gitleaks", "ratio")
 	fmt.Fprintf(w, "  %-36s %12.1f %12.2f %9.1f×\n", "MB per CPU-second", s.KeywardMBPerCPUSecond, s.PeerMBPerCPUSecond, s.Ratio)
 	fmt.Fprintf(w, "  %-36s %12.2f %12.2f %9.1f×\n", "CPU seconds", s.Compare.Keyward.CPUSeconds, s.Compare.Peer.CPUSeconds, s.Compare.CPURatio)

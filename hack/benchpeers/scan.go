@@ -20,8 +20,10 @@ type scanReport struct {
 }
 
 // benchScan scans the same tree with both tools, each writing its JSON
-// report to /dev/null; findings do not fail a run, errors do.
-func benchScan(o options, keyward, gitleaks string) (scanReport, error) {
+// report to a file in work; findings do not fail a run, errors do. Never
+// /dev/null: gitleaks replaces the file at --report-path, and would leave
+// a regular file where the device was.
+func benchScan(o options, keyward, gitleaks, work string) (scanReport, error) {
 	tree := o.scanTree
 	if tree == "" {
 		var err error
@@ -37,11 +39,11 @@ func benchScan(o options, keyward, gitleaks string) (scanReport, error) {
 	rep := scanReport{Tree: tree, MB: float64(n) / 1e6}
 	kw := func() (sample, error) {
 		// keyward scan exits 1 when it finds something; 2 is an error.
-		return run([]string{keyward, "scan", "--format", "json", "--output", os.DevNull, tree}, "", "", 1)
+		return run([]string{keyward, "scan", "--format", "json", "--output", filepath.Join(work, "keyward-scan.json"), tree}, "", "", 1)
 	}
 	gl := func() (sample, error) {
 		return run([]string{gitleaks, "dir", tree, "--no-banner", "--report-format", "json",
-			"--report-path", os.DevNull, "--exit-code", "0"}, "", "")
+			"--report-path", filepath.Join(work, "gitleaks.json"), "--exit-code", "0"}, "", "")
 	}
 	kws, gls, err := paired(o.scanRuns, func(i int) {
 		progress("scan: %.0f MB, pair %d/%d", rep.MB, i, o.scanRuns)
