@@ -92,15 +92,6 @@ func RemoteCode(providerName, op string, status int, code string, kind, cause er
 	return &RemoteError{Provider: providerName, Op: op, Status: status, Code: code, kind: kind, cause: cause}
 }
 
-// RemoteStatus returns the HTTP status recorded in err by Remote, or 0.
-func RemoteStatus(err error) int {
-	var re *RemoteError
-	if errors.As(err, &re) {
-		return re.Status
-	}
-	return 0
-}
-
 func statusKind(status int) error {
 	switch status {
 	case http.StatusNotFound:

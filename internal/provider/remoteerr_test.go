@@ -60,7 +60,8 @@ func TestRemote(t *testing.T) {
 	if Remote("v", "op", 0, nil) != nil {
 		t.Error("no status and no cause should be no error")
 	}
-	if RemoteStatus(fmt.Errorf("wrapped: %w", Remote("v", "op", 502, cause))) != 502 {
-		t.Error("RemoteStatus lost the status")
+	var re *RemoteError
+	if !errors.As(fmt.Errorf("wrapped: %w", Remote("v", "op", 502, cause)), &re) || re.Status != 502 {
+		t.Error("the status is no longer reachable through a wrapped error")
 	}
 }
