@@ -1,6 +1,6 @@
 // Package peers gives tests the tools Keyward replaces, built by
 // hack/peertools/build.sh into its version-keyed cache: Bitnami's kubeseal
-// and sealed-secrets controller, and gitleaks. It also runs Bitnami's
+// and sealed-secrets controller, gitleaks, and the External Secrets Operator. It also runs Bitnami's
 // controller against the test cluster as if it ran in a Pod. A peer that
 // does not build fails the test: interop tests never skip.
 package peers
@@ -24,6 +24,12 @@ type Binaries struct {
 	// SealedSecretsController is Bitnami's controller (cmd/controller).
 	SealedSecretsController string
 	Gitleaks                string
+	// ExternalSecrets is the External Secrets Operator's binary; its root
+	// command runs the controller.
+	ExternalSecrets string
+	// ExternalSecretsCRDs is ESO's CRD bundle (deploy/crds/bundle.yaml) of
+	// the same release.
+	ExternalSecretsCRDs string
 }
 
 var (
@@ -67,8 +73,13 @@ func build() (Binaries, error) {
 		Kubeseal:                filepath.Join(dir, "kubeseal"),
 		SealedSecretsController: filepath.Join(dir, "sealed-secrets-controller"),
 		Gitleaks:                filepath.Join(dir, "gitleaks"),
+		ExternalSecrets:         filepath.Join(dir, "external-secrets"),
+		ExternalSecretsCRDs:     filepath.Join(dir, "external-secrets-crds.yaml"),
 	}
-	for _, bin := range []string{b.Kubeseal, b.SealedSecretsController, b.Gitleaks} {
+	if _, err := os.Stat(b.ExternalSecretsCRDs); err != nil {
+		return Binaries{}, fmt.Errorf("peers: %s finished but left no ESO CRD bundle: %w", script, err)
+	}
+	for _, bin := range []string{b.Kubeseal, b.SealedSecretsController, b.Gitleaks, b.ExternalSecrets} {
 		if st, err := os.Stat(bin); err != nil || st.Mode()&0o111 == 0 {
 			return Binaries{}, fmt.Errorf("peers: %s finished but left no executable %s", script, bin)
 		}
