@@ -15,6 +15,7 @@ import (
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/sealing"
 	testcluster "github.com/keyward/keyward/test/cluster"
+	"github.com/keyward/keyward/test/peers"
 	"github.com/keyward/keyward/test/proc"
 )
 
@@ -103,12 +104,14 @@ func TestDropInForBitnami(t *testing.T) {
 	})
 }
 
-// In place of ESO's controller: only ESO's CRDs, ESO's RBAC and ESO's
-// arguments. ExternalSecrets sync; SealedSecrets are said not to be served.
+// In place of ESO's controller: only ESO's CRDs (the bundle of its
+// release, generators and all), ESO's RBAC and ESO's arguments.
+// ExternalSecrets sync; SealedSecrets are said not to be served.
 func TestDropInForESO(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	c, err := testcluster.Start(ctx, testcluster.Options{CRDFiles: esoCRDs, NoControllerManager: true})
+	crds := peers.Get(t).ExternalSecretsCRDs
+	c, err := testcluster.Start(ctx, testcluster.Options{CRDDirs: []string{crds}, NoControllerManager: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,8 @@ func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
 	return path
 }
 
-// controller is `keyward controller` running as its own process.
+// controller is a controller running as its own process: `keyward
+// controller`, or a peer's controller run the same way.
 type controller struct {
 	cmd    *exec.Cmd
 	log    string
@@ -122,11 +123,17 @@ type controller struct {
 // exited by itself or did not stop cleanly.
 func startController(t *testing.T, env []string, args ...string) *controller {
 	t.Helper()
+	return startProcess(t, keywardBinary(t), env, append([]string{"controller"}, args...)...)
+}
+
+// startProcess runs bin args... as startController runs keyward.
+func startProcess(t *testing.T, bin string, env []string, args ...string) *controller {
+	t.Helper()
 	logf, err := os.CreateTemp(t.TempDir(), "controller-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(keywardBinary(t), append([]string{"controller"}, args...)...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	waited, err := proc.Start(cmd)

@@ -13,7 +13,8 @@ import (
 // sealedSecretCRD is all of Bitnami's install that is an API.
 const sealedSecretCRD = "bitnami.com_sealedsecrets.yaml"
 
-// esoCRDs are the kinds of ESO's install that Keyward serves.
+// esoCRDs are deploy/crds' copies of the ESO kinds Keyward serves, installed
+// while a controller runs; TestDropInForESO starts from ESO's own bundle.
 var esoCRDs = []string{
 	"external-secrets.io_clusterexternalsecrets.yaml", "external-secrets.io_clustersecretstores.yaml",
 	"external-secrets.io_externalsecrets.yaml", "external-secrets.io_pushsecrets.yaml", "external-secrets.io_secretstores.yaml",
