@@ -36,7 +36,7 @@ cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubect
 vault-binary: ## Build HashiCorp Vault v1.14.2 (MPL-2.0) once into the version cache, for the Vault tests
 	@hack/vaulttools/build.sh >/dev/null
 
-peer-binaries: ## Build the tools Keyward replaces (kubeseal, Bitnami's controller, gitleaks) once into the version cache
+peer-binaries: ## Build the tools Keyward replaces (kubeseal, Bitnami's controller, gitleaks, ESO) once into the version cache
 	@hack/peertools/build.sh >/dev/null
 
 generate: ## Regenerate deepcopy code and CRDs from api/, each pillar's RBAC from the controllers' markers, and deploy/keyward.yaml
@@ -56,7 +56,7 @@ test: cluster-binaries vault-binary peer-binaries vet ## go vet, then every test
 bench: cluster-binaries ## Run the benchmarks
 	KUBEBUILDER_ASSETS="$$(hack/kubetools/build.sh)" $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
-bench-peers: build peer-binaries ## Measure keyward seal and scan against kubeseal and gitleaks on this machine; figures also in bin/bench-peers.json
+bench-peers: build cluster-binaries vault-binary peer-binaries ## Measure Keyward against kubeseal, Bitnami's controller, gitleaks and ESO on this machine; figures also in bin/bench-peers.json
 	$(GO) run ./hack/benchpeers -keyward bin/keyward -out bin/bench-peers.json
 
 demo: build cluster-binaries vault-binary ## Start a local cluster and show Keyward working on it (as root)

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +39,19 @@ type options struct {
 	scanRuns  int
 	streamLen int
 	scanTree  string
+
+	externalSecrets int
+	vaultKeys       int
+
+	// only, when set, names the sections to run (a developer's shortcut;
+	// make bench-peers runs them all).
+	only map[string]bool
 }
+
+// sections are the comparisons, in the order they run.
+var sections = []string{"seal", "scan", "externalsecrets"}
+
+func (o options) runs(section string) bool { return len(o.only) == 0 || o.only[section] }
 
 func mainErr() error {
 	var o options
@@ -47,8 +60,20 @@ func mainErr() error {
 	flag.IntVar(&o.sealRuns, "seal-runs", 5, "paired runs for each seal figure")
 	flag.IntVar(&o.scanRuns, "scan-runs", 3, "paired runs for each scan figure")
 	flag.IntVar(&o.streamLen, "stream", 1000, "Secrets in the sealed stream")
+	flag.IntVar(&o.externalSecrets, "external-secrets", 1000, "ExternalSecrets in the ESO comparison")
+	flag.IntVar(&o.vaultKeys, "vault-keys", 100, "distinct Vault keys the ExternalSecrets read")
 	flag.StringVar(&o.scanTree, "scan-tree", "", "tree to scan (default: the k8s.io/kubernetes module source, fetched by hack/kubetools)")
+	only := flag.String("only", "", "run only these sections, comma-separated: "+strings.Join(sections, ", "))
 	flag.Parse()
+	if *only != "" {
+		o.only = map[string]bool{}
+		for _, name := range strings.Split(*only, ",") {
+			if !slices.Contains(sections, name) {
+				return fmt.Errorf("-only: no section %q (sections: %s)", name, strings.Join(sections, ", "))
+			}
+			o.only[name] = true
+		}
+	}
 
 	kw, err := filepath.Abs(o.keyward)
 	if err != nil {
@@ -73,19 +98,33 @@ func mainErr() error {
 		Date:    time.Now().UTC().Format(time.RFC3339),
 		Machine: machine(),
 	}
-	if rep.Seal, err = benchSeal(o, kw, bins.Kubeseal, work); err != nil {
-		return fmt.Errorf("seal: %w", err)
+	if o.runs("seal") {
+		if rep.Seal, err = benchSeal(o, kw, bins.Kubeseal, work); err != nil {
+			return fmt.Errorf("seal: %w", err)
+		}
 	}
-	if rep.Scan, err = benchScan(o, kw, bins.Gitleaks, work); err != nil {
-		return fmt.Errorf("scan: %w", err)
+	if o.runs("scan") {
+		if rep.Scan, err = benchScan(o, kw, bins.Gitleaks, work); err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
+	}
+	if o.runs("externalsecrets") {
+		if rep.ExternalSecrets, err = benchExternalSecrets(o, kw, bins, work); err != nil {
+			return fmt.Errorf("externalsecrets: %w", err)
+		}
 	}
 	// Versions last: running the binaries before measuring would warm them.
 	rep.Tools = map[string]string{
 		"keyward":  firstLine(kw, "version"),
 		"kubeseal": firstLine(bins.Kubeseal, "--version"),
 		"gitleaks": firstLine(bins.Gitleaks, "version"),
+		"eso":      esoVersion(bins),
 	}
-	rep.Targets = targets(rep)
+	for _, t := range targets(rep) {
+		if o.runs(t.Section) {
+			rep.Targets = append(rep.Targets, t)
+		}
+	}
 	rep.NotMeasured = notMeasured
 
 	printReport(os.Stdout, rep)
@@ -107,7 +146,6 @@ func mainErr() error {
 // not make yet; they are printed so no reader takes silence for a result.
 var notMeasured = []string{
 	"SealedSecrets at scale: 2,000 RSA-4096 SealedSecrets with 20,000 unrelated Secrets, Keyward's controller vs Bitnami's",
-	"ExternalSecrets: 1,000 ExternalSecrets over 100 Vault keys, Keyward vs the External Secrets Operator",
 	"scan of a git history of at least 5,000 commits, keyward scan --git vs gitleaks git",
 	"recall and precision of both scanners on the labelled corpora",
 }
