@@ -16,11 +16,11 @@ var mapsAPIKey = "AIzaIctRSUeWHKxFXPr4YG6c7VQzpSC9_Rm78Me"
 
 // Defaults used when the environment does not say otherwise.
 var Defaults = Config{
-	DBUser:      "api",
-	DBPassword:  "2RQjRKO1KGxfRO#8",
-	TokenTTL:    15 * time.Minute,
-	SessionKey:  "session",
-	Commit:      "5edcad2da8deaa94c3d9ee18a6b3a30bc587ae24",
+	DBUser:     "api",
+	DBPassword: "2RQjRKO1KGxfRO#8",
+	TokenTTL:   15 * time.Minute,
+	SessionKey: "session",
+	Commit:     "5edcad2da8deaa94c3d9ee18a6b3a30bc587ae24",
 }
 
 type Config struct {
