@@ -2,6 +2,7 @@ package rules
 
 import (
 	"encoding/base64"
+	"path"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -190,9 +191,10 @@ func Builtin() []*Rule {
 			Entropy: 3.5, Validate: headerCredential, Yield: true},
 		{ID: "netrc-password", Description: "Password in a .netrc entry",
 			Keywords: []string{"machine"},
-			// An entry may span lines.
-			Regex: re(`\bmachine[ \t]+\S+\s+login\s+\S+\s+password[ \t]+(\S{4,})`), SecretGroup: 1, Validate: notTrivialPassword,
-			Multiline: true, MaxSpan: 512},
+			Regex:    netrcEntry, SecretGroup: 1, Validate: notTrivialPassword,
+			// In a .netrc file an entry may span lines (the keyword is in
+			// every Go import of apimachinery: no multi-line window elsewhere).
+			Detect: netrcBlock},
 
 		// Credentials with no structure of their own: the name they are
 		// assigned to and the vendor named nearby tell them apart.
@@ -224,6 +226,22 @@ func Builtin() []*Rule {
 		Generic("generic-password", "Hardcoded password", true),
 		Generic("generic-secret", "Hardcoded secret, token or API key", false),
 	}
+}
+
+var netrcEntry = regexp.MustCompile(`\bmachine[ \t]+\S+\s+login\s+\S+\s+password[ \t]+(\S{4,})`)
+
+// netrcBlock reads an entry of a .netrc file over the lines that follow.
+func netrcBlock(w Window) []Candidate {
+	if b := path.Base(w.Path); b != ".netrc" && b != "_netrc" || len(w.Next) == 0 {
+		return nil
+	}
+	text := make([]byte, 0, len(w.Text)+1+len(w.Next))
+	text = append(append(append(text, w.Text...), '\n'), w.Next...)
+	m := netrcEntry.FindSubmatchIndex(text)
+	if m == nil || m[2] < len(w.Text) && m[3] <= len(w.Text) {
+		return nil // none, or on the window's own line (the regex sees it)
+	}
+	return []Candidate{{Start: m[2], End: m[3], Secret: string(text[m[2]:m[3]])}}
 }
 
 // trivialPasswords are the passwords of tutorials and local development

@@ -41,15 +41,17 @@ var codeExt = map[string]bool{
 
 func detectAssignment(w Window, passwords bool) []Candidate {
 	var kind nameKind
-	a, ok := parseAssignment(w, func(name string) bool {
-		kind = scoreName(name)
+	var name string
+	a, ok := parseAssignment(w, nil, func(n string) bool {
+		name, kind = n, scoreName(n)
 		return kind != nameNone && (kind == namePassword) == passwords
 	})
 	if !ok {
 		return nil
 	}
-	c := Candidate{Start: a.vs, End: a.ve, Secret: a.value}
-	if !plausibleValue(a.value, a.name, kind) {
+	v := string(a.value)
+	c := Candidate{Start: a.vs, End: a.ve, Secret: v}
+	if !plausibleValue(v, name, kind) {
 		c.Rejected = true
 	}
 	return []Candidate{c}
@@ -59,7 +61,7 @@ func detectAssignment(w Window, passwords bool) []Candidate {
 // value's offsets in the window (past its end for a value read from
 // Window.Next).
 type assignment struct {
-	name, value string
+	name, value []byte
 	vs, ve      int
 }
 
@@ -72,9 +74,10 @@ type assignment struct {
 //	name: Type = "value", var name Type = "value" (code)
 //	variable "name" { default = "value" } (HCL)
 //
-// accept judges the name before any value is looked for. In code only a
-// quoted literal is a value; elsewhere an unquoted word is too.
-func parseAssignment(w Window, accept func(name string) bool) (assignment, bool) {
+// pre (on the name's bytes, without allocating) and accept judge the name
+// before any value is looked for; either may be nil. In code only a quoted
+// literal is a value; elsewhere an unquoted word is too.
+func parseAssignment(w Window, pre func(name []byte) bool, accept func(name string) bool) (assignment, bool) {
 	t := w.Text
 	ks, ke := w.Hit-1, w.Hit
 	for ks > 0 && isKeyChar(t[ks-1]) {
@@ -86,7 +89,6 @@ func parseAssignment(w Window, accept func(name string) bool) (assignment, bool)
 	if ks < 0 || ks >= ke {
 		return assignment{}, false
 	}
-	code := codeExt[strings.ToLower(path.Ext(w.Path))]
 	quoted := ks > 0 && (t[ks-1] == '"' || t[ks-1] == '\'')
 	xmlElem := ks > 0 && t[ks-1] == '<'
 	p := ke
@@ -96,18 +98,25 @@ func parseAssignment(w Window, accept func(name string) bool) (assignment, bool)
 	}
 	// Most keyword hits in code are not assignments (Get(key), token.Type):
 	// look at what follows the name before building any strings.
-	if !quoted && !xmlElem && !assignmentAhead(t, p) && !(code && typedAhead(t, p)) {
+	if !quoted && !xmlElem && !assignmentAhead(t, p) && !(declared(t, ks) && typedAhead(t, p) && isCode(w.Path)) {
 		return assignment{}, false
 	}
-	name := strings.TrimLeft(string(t[ks:ke]), "-.")
-	if !accept(name) {
+	if pre != nil && !pre(t[ks:ke]) {
 		return assignment{}, false
 	}
+	for ks < ke && (t[ks] == '-' || t[ks] == '.') {
+		ks++
+	}
+	name := t[ks:ke]
+	if accept != nil && !accept(string(name)) {
+		return assignment{}, false
+	}
+	code := isCode(w.Path)
 	value := func(vs, ve int) (assignment, bool) {
 		if ve <= vs {
 			return assignment{}, false
 		}
-		return assignment{name: name, value: string(t[vs:ve]), vs: vs, ve: ve}, true
+		return assignment{name: name, value: t[vs:ve], vs: vs, ve: ve}, true
 	}
 	// XML: <password>value</password>
 	if xmlElem && p < len(t) && t[p] == '>' {
@@ -154,7 +163,7 @@ func parseAssignment(w Window, accept func(name string) bool) (assignment, bool)
 				p = q
 			}
 		}
-	case code:
+	case code && declared(t, ks):
 		// var name Type = "value" (Go)
 		q, ok := typeThenEquals(t, p)
 		if !ok {
@@ -179,6 +188,16 @@ func parseAssignment(w Window, accept func(name string) bool) (assignment, bool)
 		ve++
 	}
 	return value(p, ve)
+}
+
+func isCode(p string) bool {
+	ext := path.Ext(p)
+	for i := 0; i < len(ext); i++ {
+		if 'A' <= ext[i] && ext[i] <= 'Z' {
+			return codeExt[strings.ToLower(ext)]
+		}
+	}
+	return codeExt[ext]
 }
 
 func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
@@ -212,6 +231,11 @@ func assignmentAhead(t []byte, p int) bool {
 	return p < len(t) && (t[p] == ':' || t[p] == '=' || t[p] == '?' || t[p] == '|')
 }
 
+// declared reports a Go declaration keyword before the name at ks.
+func declared(t []byte, ks int) bool {
+	return ks >= 4 && string(t[ks-4:ks]) == "var " || ks >= 6 && string(t[ks-6:ks]) == "const "
+}
+
 // typedAhead reports a type and then "=" after a name: var token string = ...
 func typedAhead(t []byte, p int) bool {
 	_, ok := typeThenEquals(t, p)
@@ -242,7 +266,7 @@ func hasAt(t []byte, p int, s string) bool {
 
 // quotedLiteral reads the string literal at p, which may open with an
 // escaped quote inside another string: password=\"...\".
-func quotedLiteral(t []byte, p int, name string) (assignment, bool) {
+func quotedLiteral(t []byte, p int, name []byte) (assignment, bool) {
 	escaped := p < len(t) && t[p] == '\\'
 	if escaped {
 		p++
@@ -265,7 +289,7 @@ func quotedLiteral(t []byte, p int, name string) (assignment, bool) {
 	if ve >= len(t) || ve <= vs {
 		return assignment{}, false
 	}
-	return assignment{name: name, value: string(t[vs:ve]), vs: vs, ve: ve}, true
+	return assignment{name: name, value: t[vs:ve], vs: vs, ve: ve}, true
 }
 
 // hclVariable reports a quoted label at q that follows the word variable
@@ -280,7 +304,7 @@ func hclVariable(t []byte, q int) bool {
 
 // hclDefault reads the default of the variable block that follows the
 // window: the first `default = "..."` line before the block closes.
-func hclDefault(w Window, name string) (assignment, bool) {
+func hclDefault(w Window, name []byte) (assignment, bool) {
 	next, off := w.Next, len(w.Text)+1 // Next starts after the window's newline
 	for len(next) > 0 {
 		line, rest, _ := bytes.Cut(next, []byte("\n"))
@@ -368,33 +392,41 @@ func scoreName(name string) nameKind {
 // splitWords lowercases a name and splits it at separators and camelCase
 // boundaries: "AWS_SECRET_ACCESS_KEY", "clientSecret", "db.password".
 func splitWords(s string) []string {
-	var words []string
-	var cur []byte
-	flush := func() {
-		if len(cur) > 0 {
-			words = append(words, string(cur))
-			cur = cur[:0]
+	// Words are cut from one lowercased copy, made only when needed: one
+	// or two allocations per name however many words (this runs on every
+	// keyword hit).
+	l := s
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			l = lowerASCII(s)
+			break
 		}
+	}
+	words := make([]string, 0, 4)
+	from := 0
+	cut := func(i int) {
+		if i > from {
+			words = append(words, l[from:i])
+		}
+		from = i
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '_' || c == '-' || c == '.':
-			flush()
+			cut(i)
+			from = i + 1
 		case 'A' <= c && c <= 'Z':
 			// Upper after lower starts a word; in a run of capitals the last
 			// one before a lower letter does (APIKey -> api, key).
 			if i > 0 && ('a' <= s[i-1] && s[i-1] <= 'z' || '0' <= s[i-1] && s[i-1] <= '9') {
-				flush()
+				cut(i)
 			} else if i > 0 && 'A' <= s[i-1] && s[i-1] <= 'Z' && i+1 < len(s) && 'a' <= s[i+1] && s[i+1] <= 'z' {
-				flush()
+				cut(i)
 			}
-			cur = append(cur, c+'a'-'A')
-		default:
-			cur = append(cur, c)
 		}
 	}
-	flush()
+	cut(len(s))
 	return words
 }
 

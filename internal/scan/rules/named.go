@@ -26,15 +26,40 @@ type Named struct {
 // Detect finds the assignment at the window's keyword and returns its value
 // if name, vendor and value all fit.
 func (n Named) Detect(w Window) []Candidate {
-	var words []string
-	a, ok := parseAssignment(w, func(name string) bool {
-		words = splitWords(name)
-		return endsWith(words, n.Names)
-	})
-	if !ok || !n.Value.MatchString(a.value) || !n.vendorNear(words, w) {
+	// Most names and values fail the cheap tests; words come last.
+	a, ok := parseAssignment(w, n.mayEndWith, nil)
+	if !ok || !n.Value.Match(a.value) {
 		return nil
 	}
-	return []Candidate{{Start: a.vs, End: a.ve, Secret: a.value}}
+	if words := splitWords(string(a.name)); !endsWith(words, n.Names) || !n.vendorNear(words, w) {
+		return nil
+	}
+	return []Candidate{{Start: a.vs, End: a.ve, Secret: string(a.value)}}
+}
+
+// mayEndWith is a quick test before splitting a name into words: its
+// letters, separators skipped, end with one of Names.
+func (n Named) mayEndWith(name []byte) bool {
+	for _, want := range n.Names {
+		i, j := len(name)-1, len(want)-1
+		for ; i >= 0 && j >= 0; i-- {
+			c := name[i]
+			if c == '_' || c == '-' || c == '.' {
+				continue
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != want[j] {
+				break
+			}
+			j--
+		}
+		if j < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // endsWith reports whether the last words of a name, run together, are one
