@@ -108,8 +108,6 @@ func mainErr() error {
 var notMeasured = []string{
 	"SealedSecrets at scale: 2,000 RSA-4096 SealedSecrets with 20,000 unrelated Secrets, Keyward's controller vs Bitnami's",
 	"ExternalSecrets: 1,000 ExternalSecrets over 100 Vault keys, Keyward vs the External Secrets Operator",
-	"scan of a git history of at least 5,000 commits, keyward scan --git vs gitleaks git",
-	"recall and precision of both scanners on the labelled corpora",
 }
 
 func progress(format string, args ...any) {
