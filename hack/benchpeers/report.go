@@ -29,7 +29,7 @@ type target struct {
 }
 
 func targets(r report) []target {
-	return []target{
+	ts := []target{
 		{Section: "seal", Name: "seal one Secret: no slower than kubeseal", Want: ">= 1", Unit: "× kubeseal's speed",
 			Got: r.Seal.One.Speedup, Met: r.Seal.One.Speedup >= 1},
 		{Section: "seal", Name: "seal one Secret: no bigger than kubeseal", Want: "<= 1", Unit: "× kubeseal's peak RSS",
@@ -42,7 +42,21 @@ func targets(r report) []target {
 			Got: r.ExternalSecrets.Speedup, Met: r.ExternalSecrets.Speedup >= 6},
 		{Section: "externalsecrets", Name: "ExternalSecrets: at most 1/10 of ESO's Vault reads", Want: "<= 0.1", Unit: "× ESO's reads",
 			Got: r.ExternalSecrets.ReadsRatio, Met: r.ExternalSecrets.ReadsRatio <= 0.1},
+		{Section: "scan", Name: "scan history: at least 20× gitleaks' MB per CPU-second", Want: ">= 20", Unit: "× gitleaks'",
+			Got: r.Scan.History.Ratio, Met: r.Scan.History.Ratio >= 20},
 	}
+	for _, a := range r.Scan.Accuracy {
+		ts = append(ts, target{Section: "scan", Name: fmt.Sprintf("scan recall on the %s corpus: no lower than gitleaks'", a.Set),
+			Want: fmt.Sprintf(">= %.3f", a.Gitleaks.Recall), Unit: "recall", Got: a.Keyward.Recall, Met: a.Keyward.Recall >= a.Gitleaks.Recall})
+		for _, m := range []struct {
+			name string
+			got  float64
+		}{{"precision", a.Keyward.Precision}, {"recall", a.Keyward.Recall}} {
+			ts = append(ts, target{Section: "scan", Name: fmt.Sprintf("scan %s on the %s corpus", m.name, a.Set),
+				Want: ">= 0.97", Unit: m.name, Got: m.got, Met: m.got >= 0.97})
+		}
+	}
+	return ts
 }
 
 func printReport(w io.Writer, r report) {
@@ -93,6 +107,25 @@ func printScanSection(w io.Writer, r report) {
 	fmt.Fprintf(w, "  %-36s %12.2f %12.2f %9.1f×\n", "wall seconds", s.Compare.Keyward.WallSeconds, s.Compare.Peer.WallSeconds, s.Compare.Speedup)
 	fmt.Fprintf(w, "  %-36s %12.1f %12.1f %9.2f×\n", "peak RSS MiB", s.Compare.Keyward.PeakRSSMiB, s.Compare.Peer.PeakRSSMiB, s.Compare.MemoryRatio)
 	fmt.Fprintln(w, "  (time ratios: the peer's over Keyward's, above 1 is Keyward faster; RSS ratio: Keyward's over the peer's, below 1 is Keyward smaller)")
+	h := s.History
+	fmt.Fprintf(w, "\nscan of a git history: %d commits, %.1f MB of added lines (keyward scan --git vs gitleaks git, medians of %d paired runs)\n",
+		h.Commits, h.MB, h.Compare.Runs)
+	fmt.Fprintf(w, "  repository %s\n", h.Made)
+	fmt.Fprintf(w, "  %-36s %12s %12s %10s\n", "", "keyward", "gitleaks", "ratio")
+	fmt.Fprintf(w, "  %-36s %12.1f %12.2f %9.1f×\n", "MB per CPU-second", h.KeywardMBPerCPUSecond, h.PeerMBPerCPUSecond, h.Ratio)
+	fmt.Fprintf(w, "  %-36s %12.2f %12.2f %9.1f×\n", "CPU seconds", h.Compare.Keyward.CPUSeconds, h.Compare.Peer.CPUSeconds, h.Compare.CPURatio)
+	fmt.Fprintf(w, "  %-36s %12.2f %12.2f %9.1f×\n", "wall seconds", h.Compare.Keyward.WallSeconds, h.Compare.Peer.WallSeconds, h.Compare.Speedup)
+	fmt.Fprintf(w, "  %-36s %12.1f %12.1f %9.2f×\n", "peak RSS MiB", h.Compare.Keyward.PeakRSSMiB, h.Compare.Peer.PeakRSSMiB, h.Compare.MemoryRatio)
+	fmt.Fprintln(w, "  (peak RSS is the largest process of each tool's process tree; in history mode that may be its git)")
+
+	fmt.Fprintln(w, "\nscan accuracy on the labelled corpora of internal/scan/testdata (keyward must name the labelled rule; gitleaks any rule at the line)")
+	fmt.Fprintf(w, "  %-36s %12s %12s %12s %12s\n", "", "keyward P", "keyward R", "gitleaks P", "gitleaks R")
+	for _, a := range s.Accuracy {
+		fmt.Fprintf(w, "  %-36s %12.3f %12.3f %12.3f %12.3f\n", fmt.Sprintf("%s: %d credentials, %d hard neg.", a.Set, a.Credentials, a.HardNegatives),
+			a.Keyward.Precision, a.Keyward.Recall, a.Gitleaks.Precision, a.Gitleaks.Recall)
+		fmt.Fprintf(w, "  %-36s %25s %25s\n", "", fmt.Sprintf("%d missed, %d wrong, %d false", a.Keyward.Missed, a.Keyward.WrongRule, a.Keyward.FalsePositives),
+			fmt.Sprintf("%d missed, %d false", a.Gitleaks.Missed, a.Gitleaks.FalsePositives))
+	}
 }
 
 func printSeal(w io.Writer, name string, c comparison, cpu bool) {

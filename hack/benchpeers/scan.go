@@ -17,6 +17,11 @@ type scanReport struct {
 	KeywardMBPerCPUSecond float64 `json:"keyward_mb_per_cpu_second"`
 	PeerMBPerCPUSecond    float64 `json:"gitleaks_mb_per_cpu_second"`
 	Ratio                 float64 `json:"mb_per_cpu_second_ratio"`
+	// History is the same comparison over a git history of the tree.
+	History historyReport `json:"history"`
+	// Accuracy is both tools' precision and recall on the labelled corpora,
+	// so speed is never bought with recall.
+	Accuracy []accuracy `json:"accuracy"`
 }
 
 // benchScan scans the same tree with both tools, each writing its JSON
@@ -56,6 +61,12 @@ func benchScan(o options, keyward, gitleaks, work string) (scanReport, error) {
 	rep.KeywardMBPerCPUSecond = rep.MB / rep.Compare.Keyward.CPUSeconds
 	rep.PeerMBPerCPUSecond = rep.MB / rep.Compare.Peer.CPUSeconds
 	rep.Ratio = rep.KeywardMBPerCPUSecond / rep.PeerMBPerCPUSecond
+	if rep.History, err = benchHistory(o, keyward, gitleaks, tree, work); err != nil {
+		return rep, fmt.Errorf("history: %w", err)
+	}
+	if rep.Accuracy, err = benchAccuracy(keyward, gitleaks, work); err != nil {
+		return rep, fmt.Errorf("accuracy: %w", err)
+	}
 	return rep, nil
 }
 

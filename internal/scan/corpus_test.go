@@ -1,15 +1,13 @@
 package scan_test
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/keyward/keyward/internal/scan"
+	"github.com/keyward/keyward/internal/scan/corpus"
 	"github.com/keyward/keyward/internal/scan/rules"
 )
 
@@ -22,93 +20,111 @@ func newScanner(t testing.TB) *scan.Scanner {
 	return scan.New(scan.ScannerOptions{Engine: e})
 }
 
-type loc struct {
-	file string
-	line int
-}
-
-// TestCorpus measures precision and recall on the labelled corpus: fake
-// credentials of many formats in realistic files, and hard negatives
-// (SealedSecrets, SOPS, placeholders, documentation keys, hashes, UUIDs).
-func TestCorpus(t *testing.T) {
-	want := map[loc]string{}
-	f, err := os.Open("testdata/corpus-labels.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := sc.Text()
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
+// scanCorpus runs the built-in rules over a corpus directory.
+func scanCorpus(t *testing.T, dir string) []corpus.Finding {
+	t.Helper()
+	var fs []corpus.Finding
+	err := newScanner(t).Files(context.Background(), []scan.Input{{Path: dir}}, nil, func(f scan.Finding) {
+		rel, ok := corpus.Relative(dir, f.File)
+		if !ok {
+			t.Errorf("finding outside the corpus: %s", f.File)
+			return
 		}
-		pl, rule, _ := strings.Cut(l, " ")
-		p, ln, _ := strings.Cut(pl, ":")
-		n, err := strconv.Atoi(ln)
-		if err != nil {
-			t.Fatalf("bad label %q", l)
-		}
-		want[loc{p, n}] = rule
-	}
-
-	root := filepath.Join("testdata", "corpus")
-	got := map[loc][]string{}
-	s := newScanner(t)
-	err = s.Files(context.Background(), []scan.Input{{Path: root}}, nil, func(fd scan.Finding) {
-		rel, _ := filepath.Rel(root, filepath.FromSlash(fd.File))
-		k := loc{filepath.ToSlash(rel), fd.StartLine}
-		got[k] = append(got[k], fd.Rule)
+		fs = append(fs, corpus.Finding{Loc: corpus.Loc{File: rel, Line: f.StartLine}, Rule: f.Rule})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp, fp := 0, 0
-	for k, rs := range got {
-		if _, ok := want[k]; ok {
-			tp++
-			if !contains(rs, want[k]) {
-				t.Logf("rule mismatch at %s:%d: want %s, got %v", k.file, k.line, want[k], rs)
+	return fs
+}
+
+// TestCorpus scores the scanner on each labelled corpus: fake credentials
+// in realistic files, each label naming the rule that must fire at its
+// line, and hard negatives (placeholders, examples, hashes, UUIDs,
+// encrypted values). Every miss, every finding under another rule and
+// every finding at an unlabelled line fails the test.
+func TestCorpus(t *testing.T) {
+	for _, set := range corpus.Sets {
+		t.Run(set.Name, func(t *testing.T) {
+			labels, err := corpus.Load(set.Labels)
+			if err != nil {
+				t.Fatal(err)
 			}
-		} else {
-			fp++
-			t.Logf("false positive: %s:%d %v", k.file, k.line, rs)
-		}
-	}
-	fn := 0
-	for k, r := range want {
-		if _, ok := got[k]; !ok {
-			fn++
-			t.Logf("missed: %s:%d %s", k.file, k.line, r)
-		}
-	}
-	precision := float64(tp) / float64(max(tp+fp, 1))
-	recall := float64(tp) / float64(max(tp+fn, 1))
-	t.Logf("corpus: %d labelled, %d true positives, %d false positives, %d missed: precision %.3f recall %.3f", len(want), tp, fp, fn, precision, recall)
-	if precision < 0.95 || recall < 0.95 {
-		t.Errorf("precision %.3f, recall %.3f: want both >= 0.95", precision, recall)
+			r := corpus.Score(labels, scanCorpus(t, set.Dir), true)
+			for _, l := range r.Missed {
+				t.Errorf("missed %s: want %s", l, labels.Want[l])
+			}
+			for _, f := range r.Wrong {
+				t.Errorf("wrong rule at %s: %s, want %s", f.Loc, f.Rule, labels.Want[f.Loc])
+			}
+			for _, f := range r.False {
+				t.Errorf("false positive at %s: %s", f.Loc, f.Rule)
+			}
+			t.Logf("%s: %d credentials, %d hard negatives; found %d, %d wrong rule, %d false (%d at hard negatives): precision %.3f recall %.3f",
+				set.Name, r.Labelled, r.Negatives, r.Found, len(r.Wrong), len(r.False), r.FalseHard, r.Precision(), r.Recall())
+		})
 	}
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
+// TestCorpusLabelsFiles keeps labels pointing at lines that exist, so a
+// moved line cannot turn into a silent negative.
+func TestCorpusLabelsFiles(t *testing.T) {
+	for _, set := range corpus.Sets {
+		labels, err := corpus.Load(set.Labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(l corpus.Loc) {
+			lines := strings.Split(string(mustRead(t, filepath.Join(set.Dir, filepath.FromSlash(l.File)))), "\n")
+			if l.Line > len(lines) || strings.TrimSpace(lines[l.Line-1]) == "" {
+				t.Errorf("%s: label %s points at no text", set.Name, l)
+			}
+		}
+		for l := range labels.Want {
+			check(l)
+		}
+		for l := range labels.Negative {
+			check(l)
 		}
 	}
-	return false
 }
 
-// TestCorpusCoversEveryRule keeps the corpus honest as rules are added.
+// TestVendorCorpusHardNegatives keeps the vendor corpus at least as hard on
+// false positives as on recall.
+func TestVendorCorpusHardNegatives(t *testing.T) {
+	for _, set := range corpus.Sets {
+		if set.Name != "vendor" {
+			continue
+		}
+		labels, err := corpus.Load(set.Labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(labels.Negative) < len(labels.Want) {
+			t.Errorf("%d hard negatives for %d credentials: want at least as many", len(labels.Negative), len(labels.Want))
+		}
+	}
+}
+
+// TestCorpusCoversEveryRule keeps the corpora honest as rules are added.
 func TestCorpusCoversEveryRule(t *testing.T) {
-	labels := string(mustRead(t, "testdata/corpus-labels.txt"))
+	labelled := map[string]bool{}
+	for _, set := range corpus.Sets {
+		labels, err := corpus.Load(set.Labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range labels.Want {
+			labelled[r] = true
+		}
+	}
 	e, err := scan.NewEngine(rules.Builtin(), nil, scan.Allowlist{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range e.RuleIDs() {
-		if !strings.Contains(labels, " "+id+"\n") {
-			t.Errorf("rule %s has no labelled example in the corpus", id)
+		if !labelled[id] {
+			t.Errorf("rule %s has no labelled example in the corpora", id)
 		}
 	}
 }

@@ -147,6 +147,13 @@ type Fragment struct {
 // code), so one keyword never costs a regex over megabytes.
 const lineWindow = 1024
 
+// Parsing rules see nextSpan bytes after their line (a block's body) and
+// contextSpan bytes either side for a vendor's name.
+const (
+	nextSpan    = 512
+	contextSpan = 2048
+)
+
 type match struct {
 	rule       *rules.Rule
 	start, end int
@@ -216,7 +223,14 @@ func (e *Engine) Scan(f *Fragment) []Finding {
 	var ms []match
 	for _, j := range jobs {
 		r := e.rules[j.rule]
-		for _, c := range r.Find(rules.Window{Text: text[j.ws:j.we], Hit: j.hit - j.ws, Path: f.Path}) {
+		w := rules.Window{Text: text[j.ws:j.we], Hit: j.hit - j.ws, Path: f.Path}
+		if r.Detect != nil {
+			if j.we < len(text) && text[j.we] == '\n' {
+				w.Next = text[j.we+1 : min(len(text), j.we+1+nextSpan)]
+			}
+			w.Context = text[max(0, j.ws-contextSpan):min(len(text), j.we+contextSpan)]
+		}
+		for _, c := range r.Find(w) {
 			ms = append(ms, match{rule: r, start: j.ws + c.Start, end: j.ws + c.End, secret: c.Secret, rejected: c.Rejected})
 		}
 	}
@@ -230,7 +244,7 @@ func (e *Engine) Scan(f *Fragment) []Finding {
 	})
 	var claims [][2]int
 	for _, m := range ms {
-		if !m.rule.Generic {
+		if !m.rule.Generic && !m.rule.Yield {
 			claims = append(claims, [2]int{m.start, m.end})
 		}
 	}
@@ -249,7 +263,7 @@ func (e *Engine) Scan(f *Fragment) []Finding {
 			continue
 		}
 		seen[key][m.rule.ID] = true
-		if m.rule.Generic && overlaps(claims, m.start, m.end) {
+		if (m.rule.Generic || m.rule.Yield) && overlaps(claims, m.start, m.end) {
 			continue
 		}
 		if lines.allowed(m.start) || lines.allowed(max(m.start, m.end-1)) {

@@ -260,22 +260,28 @@ func (a *analyzer) secretData(m *yaml.Node, encoded bool) {
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
-		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || notSecretKeys[strings.ToLower(k.Value)] {
 			continue
 		}
 		val := strings.TrimSpace(v.Value)
-		if !credible(val) {
+		if !credible(val) || rules.IsTrivialPassword(val) {
 			continue
 		}
 		if encoded {
 			dec, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(val), ""))
 			// A value that decodes to a placeholder ("changeme") is one.
-			if d := strings.TrimSpace(string(dec)); err == nil && len(d) < 100 && !credible(d) {
+			if d := strings.TrimSpace(string(dec)); err == nil && len(d) < 100 && (!credible(d) || rules.IsTrivialPassword(d)) {
 				continue
 			}
 		}
 		a.findings = append(a.findings, Finding{Rule: RuleSecret, Line: a.line(v), Key: k.Value, Secret: v.Value})
 	}
+}
+
+// notSecretKeys name the parts of a credential that are not secret: a
+// Secret holding only a user name leaks nothing.
+var notSecretKeys = map[string]bool{
+	"username": true, "user": true, "user-name": true, "user_name": true, "login": true,
 }
 
 func credible(v string) bool {

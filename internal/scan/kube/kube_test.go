@@ -47,6 +47,11 @@ data:
   {{- end }}
 `, quiet: true},
 		{name: "placeholder decoded", path: "s.yaml", doc: "kind: Secret\ndata:\n  password: Y2hhbmdlbWU=\n", quiet: true},
+		// base64 of "password": a tutorial's value, not a credential
+		{name: "trivial decoded", path: "s.yaml", doc: "kind: Secret\ndata:\n  password: cGFzc3dvcmQ=\n", quiet: true},
+		// a user name leaks nothing; the password next to it does
+		{name: "user name", path: "s.yaml", doc: "kind: Secret\ndata:\n  username: b3JkZXJz\n  password: cFlsN2hkdGNJMWYxITE=\n",
+			want: []string{"kubernetes-secret@4:password"}, quiet: true},
 		{name: "sealed secret", path: "ss.yaml", doc: "kind: SealedSecret\nspec:\n  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA==\n", quiet: true},
 		{name: "external secret", path: "es.yaml", doc: "kind: ExternalSecret\nspec:\n  data:\n    - secretKey: password\n      remoteRef: {key: db, property: password}\n"},
 		{name: "sops", path: "s.yaml", doc: "kind: Secret\nstringData:\n  k: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:x]\n", quiet: true},

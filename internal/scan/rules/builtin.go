@@ -1,6 +1,12 @@
 package rules
 
-import "regexp"
+import (
+	"encoding/base64"
+	"path"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
 
 // end of a token made of [0-9A-Za-z_-]: Go's regexp has no lookahead, so the
 // boundary is a consumed non-token byte or the end of the window.
@@ -17,8 +23,10 @@ func Builtin() []*Rule {
 			Regex:    re(`\b((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b`), SecretGroup: 1,
 			Entropy: 3.0, Validate: ValidAWSKeyID, Public: 4},
 		{ID: "aws-secret-access-key", Description: "AWS secret access key",
-			Keywords: []string{"secret_access_key", "secretaccesskey", "secret-access-key", "aws_secret_key", "aws_secret"},
+			Keywords: []string{"secret_access_key", "secretaccesskey", "secret-access-key", "aws_secret_key", "aws_secret", "secret_key", "secretkey", "secret-key"},
 			Regex:    re(`(?i)(?:secret_?access_?key|secret-access-key|aws_secret(?:_key)?)["'\x60]?\s*(?::=|=>|[:=])\s*["'\x60]?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`), SecretGroup: 1,
+			// secret_key = "..." in a provider "aws" block or next to an AKIA id.
+			Detect:  Named{Names: []string{"secretkey"}, Vendor: []string{"aws", "akia"}, Value: re(`^[A-Za-z0-9/+]{40}$`)}.Detect,
 			Entropy: 4.0},
 		{ID: "gcp-api-key", Description: "Google Cloud API key",
 			Keywords: []string{"aiza"},
@@ -57,7 +65,7 @@ func Builtin() []*Rule {
 			Validate: ValidBase62Checksum, Public: 4, NoPlaceholderCheck: true},
 		{ID: "npmrc-auth", Description: "npm registry credential in .npmrc",
 			Keywords: []string{"_authtoken", "_auth=", "_password="},
-			Regex:    re(`(?:_authToken|_auth|_password)\s*=\s*["']?([^\s"']{12,})`), SecretGroup: 1, Entropy: 3.0},
+			Regex:    re(`(?:_authToken|_auth|_password)\s*=\s*["']?([^\s"']{12,})`), SecretGroup: 1, Entropy: 3.0, Yield: true},
 		{ID: "pypi-token", Description: "PyPI upload token",
 			Keywords: []string{"pypi-ageichlwas5vcmc"},
 			Regex:    re(`\b(pypi-AgEIcHlwaS5vcmc[0-9A-Za-z_\-]{50,})`), SecretGroup: 1, Public: 5},
@@ -167,12 +175,12 @@ func Builtin() []*Rule {
 			Validate: ValidJWT, NoPlaceholderCheck: true, Public: 3},
 		{ID: "database-uri", Description: "Database URI with a password",
 			Keywords: []string{"postgres", "mysql", "mariadb", "mongodb", "redis", "amqp", "mssql", "sqlserver", "clickhouse", "cockroachdb", "jdbc:"},
-			Regex:    re(`\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse|cockroachdb)://([^\s:@/"'<>\x60]{1,64}):([^\s@/"'<>\x60]{3,128})@[^\s"'<>\x60]+`), SecretGroup: 2,
+			Regex:    re(`\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse|cockroachdb)://([^\s:@/"'<>\x60]{0,64}):([^\s@/"'<>\x60]{3,128})@[^\s"'<>\x60]+`), SecretGroup: 2,
 			Validate: notTrivialPassword},
 		{ID: "url-credentials", Description: "URL with an embedded password",
 			Keywords: []string{"://"},
 			Regex:    re(`\b(?:https?|ftps?|sftp|smtps?|ldaps?|git|ssh|svn)://([^\s:@/"'<>\x60]{1,64}):([^\s@/"'<>\x60]{3,128})@[0-9A-Za-z.\-]+`), SecretGroup: 2,
-			Validate: notTrivialPassword},
+			Validate: notTrivialPassword, Yield: true},
 		{ID: "connection-string-password", Description: "Password in a connection string",
 			Keywords: []string{"password=", "pwd="},
 			Regex:    re(`(?i)(?:server|data source|host|uid|user id|username|user)\s*=[^;"'\n]*;[^"'\n]*?\b(?:password|pwd)\s*=\s*([^;"'\s]{3,128})`), SecretGroup: 1,
@@ -180,14 +188,60 @@ func Builtin() []*Rule {
 		{ID: "authorization-header", Description: "Credential in an HTTP Authorization header",
 			Keywords: []string{"authorization", "bearer "},
 			Regex:    re(`(?i)(?:authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token)|\bbearer)\s+([0-9A-Za-z._~+/\-]{20,}={0,2})`), SecretGroup: 1,
-			Entropy: 3.5, Validate: notIdentifier},
+			Entropy: 3.5, Validate: headerCredential, Yield: true},
 		{ID: "netrc-password", Description: "Password in a .netrc entry",
 			Keywords: []string{"machine"},
-			Regex:    re(`\bmachine\s+\S+\s+login\s+\S+\s+password\s+(\S{4,})`), SecretGroup: 1, Validate: notTrivialPassword},
+			Regex:    netrcEntry, SecretGroup: 1, Validate: notTrivialPassword,
+			// In a .netrc file an entry may span lines (the keyword is in
+			// every Go import of apimachinery: no multi-line window elsewhere).
+			Detect: netrcBlock},
+
+		// Credentials with no structure of their own: the name they are
+		// assigned to and the vendor named nearby tell them apart.
+		{ID: "datadog-api-key", Description: "Datadog API key",
+			Keywords: []string{"api_key", "apikey", "api-key"},
+			Detect:   Named{Names: []string{"apikey"}, Vendor: []string{"datadog"}, NameOnly: []string{"dd"}, Value: re(`^[0-9a-f]{32}$`)}.Detect,
+			Entropy:  3.0},
+		{ID: "datadog-app-key", Description: "Datadog application key",
+			Keywords: []string{"app_key", "appkey", "app-key", "application_key", "applicationkey", "application-key"},
+			Detect:   Named{Names: []string{"appkey", "applicationkey"}, Vendor: []string{"datadog"}, NameOnly: []string{"dd"}, Value: re(`^[0-9a-f]{40}$`)}.Detect,
+			Entropy:  3.0},
+		{ID: "twilio-auth-token", Description: "Twilio auth token",
+			Keywords: []string{"auth_token", "authtoken", "auth-token"},
+			Detect:   Named{Names: []string{"authtoken"}, Vendor: []string{"twilio"}, Value: re(`^[0-9a-f]{32}$`)}.Detect,
+			Entropy:  3.0},
+		{ID: "heroku-api-key", Description: "Heroku API key",
+			Keywords: []string{"heroku"},
+			Detect: Named{Names: []string{"apikey", "apitoken", "authtoken", "token"}, Vendor: []string{"heroku"},
+				Value: re(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)}.Detect},
+		{ID: "mapbox-secret-token", Description: "Mapbox secret access token",
+			Keywords: []string{"sk.eyj"},
+			Regex:    re(`\b(sk\.eyJ[0-9A-Za-z_\-]{20,}\.[0-9A-Za-z_\-]{20,})` + tokEnd), SecretGroup: 1, Entropy: 3.5, Public: 3},
+		{ID: "wordpress-salt", Description: "WordPress authentication key or salt (wp-config.php)",
+			Keywords: []string{"auth_key", "logged_in_key", "nonce_key", "auth_salt", "logged_in_salt", "nonce_salt"},
+			Regex:    re(`(?i)define\(\s*['"](?:SECURE_)?(?:AUTH|LOGGED_IN|NONCE)_(?:KEY|SALT)['"]\s*,\s*['"]([^'"]{32,128})['"]\s*\)`), SecretGroup: 1,
+			// The sample file's "put your unique phrase here" is plain words.
+			Entropy: 4.5, NoPlaceholderCheck: true},
 
 		Generic("generic-password", "Hardcoded password", true),
 		Generic("generic-secret", "Hardcoded secret, token or API key", false),
 	}
+}
+
+var netrcEntry = regexp.MustCompile(`\bmachine[ \t]+\S+\s+login\s+\S+\s+password[ \t]+(\S{4,})`)
+
+// netrcBlock reads an entry of a .netrc file over the lines that follow.
+func netrcBlock(w Window) []Candidate {
+	if b := path.Base(w.Path); b != ".netrc" && b != "_netrc" || len(w.Next) == 0 {
+		return nil
+	}
+	text := make([]byte, 0, len(w.Text)+1+len(w.Next))
+	text = append(append(append(text, w.Text...), '\n'), w.Next...)
+	m := netrcEntry.FindSubmatchIndex(text)
+	if m == nil || m[2] < len(w.Text) && m[3] <= len(w.Text) {
+		return nil // none, or on the window's own line (the regex sees it)
+	}
+	return []Candidate{{Start: m[2], End: m[3], Secret: string(text[m[2]:m[3]])}}
 }
 
 // trivialPasswords are the passwords of tutorials and local development
@@ -201,7 +255,19 @@ var trivialPasswords = map[string]bool{
 }
 
 func notTrivialPassword(s string) bool {
-	return !trivialPasswords[lowerASCII(s)] && !IsTemplated(s)
+	return !IsTrivialPassword(s) && !IsTemplated(s)
+}
+
+// IsTrivialPassword reports the passwords of tutorials and local setups.
+func IsTrivialPassword(s string) bool { return trivialPasswords[lowerASCII(s)] }
+
+// headerCredential rejects code identifiers read as tokens ("Bearer
+// accessToken") and Basic credentials of documentation (user:password).
+func headerCredential(s string) bool {
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil && strings.Contains(string(b), ":") && utf8.Valid(b) {
+		return ValidBasicAuth(s)
+	}
+	return notIdentifier(s)
 }
 
 // notIdentifier rejects code identifiers read as tokens ("Bearer accessToken").

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"path"
 	"strings"
 )
@@ -39,8 +40,45 @@ var codeExt = map[string]bool{
 }
 
 func detectAssignment(w Window, passwords bool) []Candidate {
+	var kind nameKind
+	var name string
+	a, ok := parseAssignment(w, nil, func(n string) bool {
+		name, kind = n, scoreName(n)
+		return kind != nameNone && (kind == namePassword) == passwords
+	})
+	if !ok {
+		return nil
+	}
+	v := string(a.value)
+	c := Candidate{Start: a.vs, End: a.ve, Secret: v}
+	if !plausibleValue(v, name, kind) {
+		c.Rejected = true
+	}
+	return []Candidate{c}
+}
+
+// assignment is a name and the literal assigned to it; vs and ve are the
+// value's offsets in the window (past its end for a value read from
+// Window.Next).
+type assignment struct {
+	name, value []byte
+	vs, ve      int
+}
+
+// parseAssignment finds the name around the keyword hit and the literal
+// assigned to it, in the syntaxes of configuration files and code:
+//
+//	name = value, name: value, "name": "value", name := "value", :name => "value"
+//	<name>value</name>, <add key="name" value="value"/>, <property name="name">value</property>
+//	define('NAME', 'value'), put("name", "value")
+//	name: Type = "value", var name Type = "value" (code)
+//	variable "name" { default = "value" } (HCL)
+//
+// pre (on the name's bytes, without allocating) and accept judge the name
+// before any value is looked for; either may be nil. In code only a quoted
+// literal is a value; elsewhere an unquoted word is too.
+func parseAssignment(w Window, pre func(name []byte) bool, accept func(name string) bool) (assignment, bool) {
 	t := w.Text
-	// The name around the keyword.
 	ks, ke := w.Hit-1, w.Hit
 	for ks > 0 && isKeyChar(t[ks-1]) {
 		ks--
@@ -49,124 +87,245 @@ func detectAssignment(w Window, passwords bool) []Candidate {
 		ke++
 	}
 	if ks < 0 || ks >= ke {
-		return nil
+		return assignment{}, false
 	}
 	quoted := ks > 0 && (t[ks-1] == '"' || t[ks-1] == '\'')
+	xmlElem := ks > 0 && t[ks-1] == '<'
 	p := ke
-	if quoted && p < len(t) && t[p] == t[ks-1] {
+	closed := quoted && p < len(t) && t[p] == t[ks-1]
+	if closed {
 		p++
 	}
 	// Most keyword hits in code are not assignments (Get(key), token.Type):
 	// look at what follows the name before building any strings.
-	if !quoted && !(ks > 0 && t[ks-1] == '<') && !assignmentAhead(t, p) {
-		return nil
+	if !quoted && !xmlElem && !assignmentAhead(t, p) && !(declared(t, ks) && typedAhead(t, p) && isCode(w.Path)) {
+		return assignment{}, false
 	}
-	name := strings.TrimLeft(string(t[ks:ke]), "-.")
-	kind := scoreName(name)
-	if kind == nameNone || (kind == namePassword) != passwords {
-		return nil
+	if pre != nil && !pre(t[ks:ke]) {
+		return assignment{}, false
+	}
+	for ks < ke && (t[ks] == '-' || t[ks] == '.') {
+		ks++
+	}
+	name := t[ks:ke]
+	if accept != nil && !accept(string(name)) {
+		return assignment{}, false
+	}
+	code := isCode(w.Path)
+	value := func(vs, ve int) (assignment, bool) {
+		if ve <= vs {
+			return assignment{}, false
+		}
+		return assignment{name: name, value: t[vs:ve], vs: vs, ve: ve}, true
 	}
 	// XML: <password>value</password>
-	if ks > 0 && t[ks-1] == '<' && p < len(t) && t[p] == '>' {
-		vs := p + 1
-		ve := vs
-		for ve < len(t) && t[ve] != '<' {
-			ve++
-		}
-		return judge(t, vs, ve, name, kind)
+	if xmlElem && p < len(t) && t[p] == '>' {
+		return value(p+1, elementEnd(t, p+1))
 	}
-	// .NET config: <add key="DbPassword" value="..."/>
-	if quoted && ks >= 5 {
+	if closed {
 		pre := strings.ToLower(string(t[max(0, ks-6) : ks-1]))
+		// .NET config: <add key="DbPassword" value="..."/>; Java and
+		// Hibernate: <property name="x.password">value</property>.
 		if strings.HasSuffix(pre, "key=") || strings.HasSuffix(pre, "name=") {
-			rest := t[p:]
-			i := strings.Index(strings.ToLower(string(rest)), "value=")
-			if i < 0 || i > 40 {
-				return nil
+			if q := skipBlanks(t, p); q < len(t) && t[q] == '>' {
+				return value(q+1, elementEnd(t, q+1))
 			}
-			return quotedValue(t, p+i+6, name, kind)
+			i := strings.Index(strings.ToLower(string(t[p:])), "value=")
+			if i < 0 || i > 40 {
+				return assignment{}, false
+			}
+			return quotedLiteral(t, p+i+6, name)
+		}
+		// A call whose first two arguments are the name and the value:
+		// define('DB_PASSWORD', '...'), props.put("api_key", "...").
+		if q := skipBlanks(t, p); q < len(t) && t[q] == ',' && openParen(t, ks-1) {
+			return quotedLiteral(t, skipBlanks(t, q+1), name)
+		}
+		// HCL: variable "db_password" { ... default = "..." }
+		if hclVariable(t, ks-1) {
+			return hclDefault(w, name)
 		}
 	}
-	for p < len(t) && (t[p] == ' ' || t[p] == '\t') {
-		p++
-	}
+	p = skipBlanks(t, p)
 	// The operator.
 	switch {
-	case hasAt(t, p, ":="), hasAt(t, p, "=>"), hasAt(t, p, "?="), hasAt(t, p, "||="):
+	case hasAt(t, p, ":="), hasAt(t, p, "=>"), hasAt(t, p, "?="):
 		p += 2
-		if t[p-1] == '|' {
-			p++
-		}
+	case hasAt(t, p, "||="):
+		p += 3
 	case hasAt(t, p, "=="), hasAt(t, p, "=~"), hasAt(t, p, "::"):
-		return nil
+		return assignment{}, false
 	case p < len(t) && (t[p] == ':' || t[p] == '='):
 		p++
+		// name: Type = "value" (Rust, TypeScript, Kotlin, Swift)
+		if code && t[p-1] == ':' {
+			if q, ok := typeThenEquals(t, p); ok {
+				p = q
+			}
+		}
+	case code && declared(t, ks):
+		// var name Type = "value" (Go)
+		q, ok := typeThenEquals(t, p)
+		if !ok {
+			return assignment{}, false
+		}
+		p = q
 	default:
-		return nil
+		return assignment{}, false
 	}
-	for p < len(t) && (t[p] == ' ' || t[p] == '\t') {
-		p++
-	}
+	p = skipBlanks(t, p)
 	if p >= len(t) {
-		return nil
+		return assignment{}, false
 	}
-	if t[p] == '"' || t[p] == '\'' || t[p] == '`' {
-		return quotedValue(t, p, name, kind)
+	if isQuote(t[p]) || t[p] == '\\' {
+		return quotedLiteral(t, p, name)
 	}
-	if codeExt[strings.ToLower(path.Ext(w.Path))] {
-		return nil
+	if code {
+		return assignment{}, false
 	}
 	ve := p
 	for ve < len(t) && !strings.ContainsRune(" \t\r\n\"'`,;)}]", rune(t[ve])) {
 		ve++
 	}
-	return judge(t, p, ve, name, kind)
+	return value(p, ve)
+}
+
+func isCode(p string) bool {
+	ext := path.Ext(p)
+	for i := 0; i < len(ext); i++ {
+		if 'A' <= ext[i] && ext[i] <= 'Z' {
+			return codeExt[strings.ToLower(ext)]
+		}
+	}
+	return codeExt[ext]
+}
+
+func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
+
+func skipBlanks(t []byte, p int) int {
+	for p < len(t) && (t[p] == ' ' || t[p] == '\t') {
+		p++
+	}
+	return p
+}
+
+// openParen reports "(" and blanks before offset q: the start of a call's
+// argument list.
+func openParen(t []byte, q int) bool {
+	for q > 0 && (t[q-1] == ' ' || t[q-1] == '\t') {
+		q--
+	}
+	return q > 0 && t[q-1] == '('
+}
+
+func elementEnd(t []byte, p int) int {
+	for p < len(t) && t[p] != '<' {
+		p++
+	}
+	return p
 }
 
 // assignmentAhead reports an assignment operator after optional blanks.
 func assignmentAhead(t []byte, p int) bool {
-	for p < len(t) && (t[p] == ' ' || t[p] == '\t') {
+	p = skipBlanks(t, p)
+	return p < len(t) && (t[p] == ':' || t[p] == '=' || t[p] == '?' || t[p] == '|')
+}
+
+// declared reports a Go declaration keyword before the name at ks.
+func declared(t []byte, ks int) bool {
+	return ks >= 4 && string(t[ks-4:ks]) == "var " || ks >= 6 && string(t[ks-6:ks]) == "const "
+}
+
+// typedAhead reports a type and then "=" after a name: var token string = ...
+func typedAhead(t []byte, p int) bool {
+	_, ok := typeThenEquals(t, p)
+	return ok
+}
+
+// typeThenEquals skips a type (string, &str, String, []byte) followed by a
+// single "=", and returns the offset after the "=".
+func typeThenEquals(t []byte, p int) (int, bool) {
+	p = skipBlanks(t, p)
+	s := p
+	for p < len(t) && (isKeyChar(t[p]) && t[p] != '-' || strings.IndexByte("&'[]*<>?", t[p]) >= 0) {
 		p++
 	}
-	return p < len(t) && (t[p] == ':' || t[p] == '=' || t[p] == '?' || t[p] == '|')
+	if p == s {
+		return 0, false
+	}
+	p = skipBlanks(t, p)
+	if p >= len(t) || t[p] != '=' || p+1 < len(t) && (t[p+1] == '=' || t[p+1] == '>') {
+		return 0, false
+	}
+	return p + 1, true
 }
 
 func hasAt(t []byte, p int, s string) bool {
 	return p+len(s) <= len(t) && string(t[p:p+len(s)]) == s
 }
 
-func quotedValue(t []byte, p int, name string, kind nameKind) []Candidate {
-	if p >= len(t) {
-		return nil
+// quotedLiteral reads the string literal at p, which may open with an
+// escaped quote inside another string: password=\"...\".
+func quotedLiteral(t []byte, p int, name []byte) (assignment, bool) {
+	escaped := p < len(t) && t[p] == '\\'
+	if escaped {
+		p++
+	}
+	if p >= len(t) || !isQuote(t[p]) {
+		return assignment{}, false
 	}
 	q := t[p]
-	if q != '"' && q != '\'' && q != '`' {
-		return nil
-	}
 	vs := p + 1
 	ve := vs
 	for ve < len(t) && t[ve] != q {
 		if t[ve] == '\\' {
+			if escaped && ve+1 < len(t) && t[ve+1] == q {
+				break
+			}
 			ve++
 		}
 		ve++
 	}
-	if ve >= len(t) {
-		return nil
+	if ve >= len(t) || ve <= vs {
+		return assignment{}, false
 	}
-	return judge(t, vs, ve, name, kind)
+	return assignment{name: name, value: t[vs:ve], vs: vs, ve: ve}, true
 }
 
-func judge(t []byte, vs, ve int, name string, kind nameKind) []Candidate {
-	if ve <= vs {
-		return nil
+// hclVariable reports a quoted label at q that follows the word variable
+// and opens a block: variable "db_password" {.
+func hclVariable(t []byte, q int) bool {
+	before := strings.TrimRight(string(t[max(0, q-16):q]), " \t")
+	if !strings.HasSuffix(before, "variable") {
+		return false
 	}
-	v := string(t[vs:ve])
-	c := Candidate{Start: vs, End: ve, Secret: v}
-	if !plausibleValue(v, name, kind) {
-		c.Rejected = true
+	return strings.HasSuffix(strings.TrimSpace(string(t[q:])), "{")
+}
+
+// hclDefault reads the default of the variable block that follows the
+// window: the first `default = "..."` line before the block closes.
+func hclDefault(w Window, name []byte) (assignment, bool) {
+	next, off := w.Next, len(w.Text)+1 // Next starts after the window's newline
+	for len(next) > 0 {
+		line, rest, _ := bytes.Cut(next, []byte("\n"))
+		trimmed := bytes.TrimLeft(line, " \t\r")
+		if bytes.HasPrefix(trimmed, []byte("}")) {
+			return assignment{}, false
+		}
+		if bytes.HasPrefix(trimmed, []byte("default")) {
+			p := skipBlanks(line, len(line)-len(trimmed)+len("default"))
+			if p >= len(line) || line[p] != '=' {
+				return assignment{}, false
+			}
+			a, ok := quotedLiteral(line, skipBlanks(line, p+1), name)
+			a.vs += off
+			a.ve += off
+			return a, ok
+		}
+		off += len(line) + 1
+		next = rest
 	}
-	return []Candidate{c}
+	return assignment{}, false
 }
 
 type nameKind int
@@ -204,6 +363,15 @@ func scoreName(name string) nameKind {
 		last = words[len(words)-2]
 		words = words[:len(words)-1]
 	}
+	// Names run together: PGPASSWORD, MYSQLPWD, clientsecret.
+	for _, glued := range []struct {
+		suffix string
+		kind   nameKind
+	}{{"password", namePassword}, {"passwd", namePassword}, {"secret", nameSecret}, {"token", nameSecret}, {"apikey", nameSecret}} {
+		if len(last) > len(glued.suffix)+1 && strings.HasSuffix(last, glued.suffix) {
+			return glued.kind
+		}
+	}
 	switch last {
 	case "password", "passwd", "pwd", "pass", "passphrase", "passwort", "contrasena":
 		return namePassword
@@ -224,33 +392,41 @@ func scoreName(name string) nameKind {
 // splitWords lowercases a name and splits it at separators and camelCase
 // boundaries: "AWS_SECRET_ACCESS_KEY", "clientSecret", "db.password".
 func splitWords(s string) []string {
-	var words []string
-	var cur []byte
-	flush := func() {
-		if len(cur) > 0 {
-			words = append(words, string(cur))
-			cur = cur[:0]
+	// Words are cut from one lowercased copy, made only when needed: one
+	// or two allocations per name however many words (this runs on every
+	// keyword hit).
+	l := s
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			l = lowerASCII(s)
+			break
 		}
+	}
+	words := make([]string, 0, 4)
+	from := 0
+	cut := func(i int) {
+		if i > from {
+			words = append(words, l[from:i])
+		}
+		from = i
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '_' || c == '-' || c == '.':
-			flush()
+			cut(i)
+			from = i + 1
 		case 'A' <= c && c <= 'Z':
 			// Upper after lower starts a word; in a run of capitals the last
 			// one before a lower letter does (APIKey -> api, key).
 			if i > 0 && ('a' <= s[i-1] && s[i-1] <= 'z' || '0' <= s[i-1] && s[i-1] <= '9') {
-				flush()
+				cut(i)
 			} else if i > 0 && 'A' <= s[i-1] && s[i-1] <= 'Z' && i+1 < len(s) && 'a' <= s[i+1] && s[i+1] <= 'z' {
-				flush()
+				cut(i)
 			}
-			cur = append(cur, c+'a'-'A')
-		default:
-			cur = append(cur, c)
 		}
 	}
-	flush()
+	cut(len(s))
 	return words
 }
 
@@ -270,7 +446,10 @@ func plausibleValue(v, name string, kind nameKind) bool {
 		return false
 	}
 	l := strings.ToLower(v)
-	if notSecretValues[l] || IsPlaceholder(v) || IsUUID(v) || IsHashLike(v) || IsKnownExample(v) {
+	// Hex of a digest's length is a credential when the name says so (a
+	// Braintree private key, a Flask SECRET_KEY); names that hold digests
+	// (sha, hash, checksum) were turned away by scoreName.
+	if notSecretValues[l] || IsPlaceholder(v) || IsUUID(v) || IsHashLike(v) && !isHexString(v) || IsKnownExample(v) {
 		return false
 	}
 	if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "../") || strings.HasPrefix(v, "~") ||
@@ -333,6 +512,15 @@ func isDottedIdent(v string) bool {
 		}
 	}
 	return true
+}
+
+func isHexString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isHex(s[i]) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func b2i(b bool) int {

@@ -21,8 +21,8 @@ type Rule struct {
 	// SecretGroup picks the capture that is the secret (0: whole match).
 	Regex       *regexp.Regexp
 	SecretGroup int
-	// Detect replaces Regex for rules that parse rather than match (the
-	// generic assignment rule). It gets the window and the hit offset in it.
+	// Detect parses rather than matches (the assignment rules). It gets the
+	// window and the hit offset in it; with a Regex too, both run.
 	Detect func(w Window) []Candidate
 	// Entropy is the minimum Shannon entropy (bits per byte) of the secret.
 	Entropy float64
@@ -38,6 +38,11 @@ type Rule struct {
 	// Generic marks catch-all rules: they yield to any specific rule whose
 	// match covers the same bytes, and never report inside quiet ranges.
 	Generic bool
+	// Yield marks rules that find where credentials are kept (an
+	// Authorization header, a URL, an .npmrc entry) rather than what they
+	// are: they too yield to a specific rule matching the same bytes, so a
+	// GitHub token in a header is reported as a GitHub token.
+	Yield bool
 	// Placeholders false turns off placeholder rejection (for formats where
 	// the check would hurt, e.g. a private key body).
 	NoPlaceholderCheck bool
@@ -53,6 +58,12 @@ type Window struct {
 	Text []byte
 	Hit  int    // offset in Text just past the keyword
 	Path string // file path, for format-aware detectors
+	// Next is the text after Text's line break (a few lines, for block
+	// syntaxes); offsets into it count from len(Text)+1.
+	Next []byte
+	// Context is the text around the window, where a vendor's name makes a
+	// value without structure credible.
+	Context []byte
 }
 
 // Candidate is a secret found in a window, offsets relative to the window.
@@ -101,7 +112,8 @@ func (r *Rule) Find(w Window) []Candidate {
 	var cs []Candidate
 	if r.Detect != nil {
 		cs = r.Detect(w)
-	} else {
+	}
+	if r.Regex != nil {
 		for _, m := range r.Regex.FindAllSubmatchIndex(w.Text, -1) {
 			g := r.SecretGroup
 			if m[2*g] < 0 {

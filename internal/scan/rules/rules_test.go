@@ -20,7 +20,13 @@ func TestValidators(t *testing.T) {
 		{"npm checksum ok", ValidBase62Checksum, "npm_" + body + Base62CRC32(body), true},
 		{"npm wrong length", ValidBase62Checksum, "npm_abc", false},
 		{"bech32 age key", ValidBech32, "AGE-SECRET-KEY-1GFPYYSJZGQ5QQDP7Z7FWY4AXP6C0Q5RN6WKGRKPXE2UL34SRPFVQAJ5EQL", false},
-		{"jwt ok", ValidJWT, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl", true},
+		{"jwt ok", ValidJWT, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.dnJwdAM3ecUwxy3s9JBFsgc2CbBJaBNIRrAPFg_Pz78", true},
+		{"jwt signature too short for HS256", ValidJWT, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl", false},
+		{"jwt unsigned", ValidJWT, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", false},
+		// {"sub":"1234567890","name":"John Doe"} with a well-formed signature
+		{"jwt sample claims", ValidJWT, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.dnJwdAM3ecUwxy3s9JBFsgc2CbBJaBNIRrAPFg_Pz78", false},
+		// {"email":"ci@example.com"}
+		{"jwt example domain", ValidJWT, "eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6ImNpQGV4YW1wbGUuY29tIn0.dnJwdAM3ecUwxy3s9JBFsgc2CbBJaBNIRrAPFg_Pz78", false},
 		{"jwt header without alg", ValidJWT, "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", false},
 		{"jwt not json", ValidJWT, "eyJhbGciOiJIUzI1.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", false},
 		{"truncated key", ValidPrivateKey, "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA...\n-----END RSA PRIVATE KEY-----", false},
@@ -128,6 +134,26 @@ func TestGeneric(t *testing.T) {
 		{"a.yaml", `token: config.auth.token`, sec, ""},
 		{"a.go", `const sessionKey = "node1-node2-only"`, sec, ""},
 		{"a.tf", `secret_key = "q8Vd2LmZ0xR7tNw4Kp9s/Vd2LmZ0xR7tNw4Kp9s"`, sec, "q8Vd2LmZ0xR7tNw4Kp9s/Vd2LmZ0xR7tNw4Kp9s"},
+		// Hex under a secret name is a credential; under a digest's name it is not.
+		{"a.rb", `Braintree::Configuration.private_key = "dd7ce9dd8062f4ea721afcf64933813f"`, sec, "dd7ce9dd8062f4ea721afcf64933813f"},
+		{"a.rb", `config.token_sha256 = "dd7ce9dd8062f4ea721afcf64933813f"`, sec, ""},
+		// Less common syntaxes.
+		{"a.sh", `export PGPASSWORD='Xk9#mQ2vLp7'`, pw, "Xk9#mQ2vLp7"},
+		{"a.php", `define( 'DB_PASSWORD', 'Xk9#mQ2vLp7' );`, pw, "Xk9#mQ2vLp7"},
+		{"a.php", `define( 'DB_PASSWORD', 'password_here' );`, pw, ""},
+		{"a.java", `props.put("ssl.truststore.password", "Xk9#mQ2vLp7");`, pw, "Xk9#mQ2vLp7"},
+		{"a.java", `props.put("ssl.truststore.password", passwordFromVault);`, pw, ""},
+		{"a.go", `{"type": "oauth2", "flow": "password", "tokenUrl": "https://a.io"}`, pw, ""},
+		{"a.java", `String jaas = "LoginModule required username=\"app\" password=\"Xk9#mQ2vLp7\";";`, pw, "Xk9#mQ2vLp7"},
+		{"a.xml", `<property name="hibernate.connection.password">Xk9#mQ2vLp7</property>`, pw, "Xk9#mQ2vLp7"},
+		{"a.xml", `<Connector keystorePass="Xk9#mQ2vLp7" />`, pw, "Xk9#mQ2vLp7"},
+		{"a.rb", `:password => "Xk9#mQ2vLp7",`, pw, "Xk9#mQ2vLp7"},
+		{"a.rs", `static UPSTREAM_TOKEN: &str = "q8Vd2LmZ0xR7tNw4Kp9s";`, sec, "q8Vd2LmZ0xR7tNw4Kp9s"},
+		{"a.ts", `const apiKey: string = "q8Vd2LmZ0xR7tNw4Kp9s";`, sec, "q8Vd2LmZ0xR7tNw4Kp9s"},
+		{"a.go", `var apiToken string = "q8Vd2LmZ0xR7tNw4Kp9s"`, sec, "q8Vd2LmZ0xR7tNw4Kp9s"},
+		{"a.go", `var apiToken string = os.Getenv("TOKEN")`, sec, ""},
+		{"a.go", `func token(ctx context.Context) string {`, sec, ""},
+		{"a.yaml", `client-secret: '{cipher}AQBGhy7P2eRr9tx0oZbc8l4m5nYk3u1vWqJ2sFpLdE6aXcH'`, sec, ""},
 	}
 	for _, tt := range tests {
 		text := []byte(tt.line)
@@ -145,6 +171,80 @@ func TestGeneric(t *testing.T) {
 		}
 		if got != tt.want {
 			t.Errorf("%s %q: got %q, want %q", tt.path, tt.line, got, tt.want)
+		}
+	}
+}
+
+func TestHCLVariableDefault(t *testing.T) {
+	pw := Generic("generic-password", "", true)
+	for _, tt := range []struct {
+		next string
+		want string
+	}{
+		{"  type    = string\n  default = \"Xk9#mQ2vLp7\"\n}\n", "Xk9#mQ2vLp7"},
+		{"  type = string\n}\nlocals {\n  default = \"Xk9#mQ2vLp7\"\n}\n", ""}, // another block's
+		{"  sensitive = true\n}\n", ""},
+	} {
+		line := `variable "db_password" {`
+		text := []byte(line + "\n" + tt.next)
+		w := Window{Text: text[:len(line)], Hit: strings.Index(line, "pass") + 4, Path: "main.tf", Next: text[len(line)+1:]}
+		var got string
+		for _, c := range pw.Find(w) {
+			if !c.Rejected {
+				got = c.Secret
+				if string(text[c.Start:c.End]) != got {
+					t.Errorf("offsets %d-%d hold %q, not the secret", c.Start, c.End, text[c.Start:c.End])
+				}
+			}
+		}
+		if got != tt.want {
+			t.Errorf("%q: got %q, want %q", tt.next, got, tt.want)
+		}
+	}
+}
+
+// TestNamed checks the rules for credentials without structure: the value
+// needs a name that says what it is and the vendor nearby.
+func TestNamed(t *testing.T) {
+	byID := map[string]*Rule{}
+	for _, r := range Builtin() {
+		byID[r.ID] = r
+	}
+	hex32 := "f9553d02db42b2f3fea8c62886c84703"
+	for _, tt := range []struct {
+		rule, path, line, context string
+		want                      bool
+	}{
+		{"datadog-api-key", "a.env", "DD_API_KEY=" + hex32, "", true},
+		{"datadog-api-key", "a.env", "DATADOG_API_KEY=" + hex32, "", true},
+		{"datadog-api-key", "datadog.yaml", "api_key: " + hex32, "", true},
+		{"datadog-api-key", "main.tf", `  api_key = "` + hex32 + `"`, `provider "datadog" {`, true},
+		{"datadog-api-key", "a.env", "API_KEY=" + hex32, "", false},             // no vendor
+		{"datadog-api-key", "a.env", "DD_API_KEY=" + hex32[:30], "", false},     // too short
+		{"datadog-api-key", "a.env", "DD_API_KEY=<DATADOG_API_KEY>", "", false}, // placeholder
+		{"twilio-auth-token", "a.py", `auth_token = "` + hex32 + `"`, "from twilio.rest import Client", true},
+		{"twilio-auth-token", "a.py", `oauth_token = "` + hex32 + `"`, "from twilio.rest import Client", false},
+		{"twilio-auth-token", "a.py", `auth_token = "` + hex32 + `"`, "import requests", false},
+		{"heroku-api-key", "a.sh", "export HEROKU_API_KEY=1b9e9de4-1bf7-ea90-c9ab-7e4cd0708d16", "", true},
+		{"heroku-api-key", "a.sh", "export HEROKU_APP_ID=1b9e9de4-1bf7-ea90-c9ab-7e4cd0708d16", "", false},
+		{"aws-secret-access-key", "main.tf", `  secret_key = "p8r38gO0FlEFvN3E7QZcWByf7TGPie40ghnvBFE7"`, `provider "aws" {`, true},
+		{"aws-secret-access-key", "main.tf", `  secret_key = "p8r38gO0FlEFvN3E7QZcWByf7TGPie40ghnvBFE7"`, `provider "minio" {`, false},
+	} {
+		r := byID[tt.rule]
+		text := []byte(tt.line)
+		got := false
+		for _, kw := range r.Keywords {
+			i := strings.Index(strings.ToLower(tt.line), kw)
+			if i < 0 {
+				continue
+			}
+			ctx := append([]byte(tt.context+"\n"), text...)
+			for _, c := range r.Find(Window{Text: text, Hit: i + len(kw), Path: tt.path, Context: ctx}) {
+				got = got || !c.Rejected
+			}
+		}
+		if got != tt.want {
+			t.Errorf("%s on %s %q (context %q): got %v, want %v", tt.rule, tt.path, tt.line, tt.context, got, tt.want)
 		}
 	}
 }

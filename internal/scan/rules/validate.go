@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"hash/crc32"
+	"slices"
 	"strings"
 )
 
@@ -44,8 +45,10 @@ func ValidBase64Len(n int) func(string) bool {
 	}
 }
 
-// ValidJWT checks a JSON Web Token's shape offline: a JSON header naming an
-// algorithm and a JSON object payload.
+// ValidJWT checks a JSON Web Token offline: a JSON header naming an
+// algorithm, a JSON object payload and a signature as long as the
+// algorithm's. Unsigned tokens (alg none), made-up signatures and the
+// claims of documentation examples grant nothing and are rejected.
 func ValidJWT(tok string) bool {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 && len(parts) != 5 {
@@ -62,7 +65,42 @@ func ValidJWT(tok string) bool {
 		return true
 	}
 	var payload map[string]any
-	return decodeJSONSegment(parts[1], &payload)
+	if !decodeJSONSegment(parts[1], &payload) || strings.EqualFold(hdr.Alg, "none") {
+		return false
+	}
+	if lens, ok := jwtSignatureLen[hdr.Alg]; ok && !slices.Contains(lens, len(strings.TrimRight(parts[2], "="))) {
+		return false
+	}
+	return !exampleClaims(payload)
+}
+
+// jwtSignatureLen is the base64url length of each algorithm's signature:
+// HMAC and ECDSA have one size, RSA one per modulus (2048, 3072, 4096 bits).
+var jwtSignatureLen = map[string][]int{
+	"HS256": {43}, "HS384": {64}, "HS512": {86},
+	"ES256": {86}, "ES384": {128}, "ES512": {176}, "EdDSA": {86},
+	"RS256": {342, 512, 683}, "RS384": {342, 512, 683}, "RS512": {342, 512, 683},
+	"PS256": {342, 512, 683}, "PS384": {342, 512, 683}, "PS512": {342, 512, 683},
+}
+
+// exampleClaims spots the claims of tokens written for documentation and
+// tests: jwt.io's sample subject and name, and reserved example domains.
+func exampleClaims(payload map[string]any) bool {
+	for k, v := range payload {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		l := strings.ToLower(s)
+		switch {
+		case k == "sub" && s == "1234567890", k == "name" && s == "John Doe":
+			return true
+		case strings.HasSuffix(l, "@example.com"), strings.HasSuffix(l, "@example.org"), strings.HasSuffix(l, "@example.net"),
+			strings.HasSuffix(l, ".example"), strings.HasSuffix(l, ".test"), strings.HasSuffix(l, ".invalid"):
+			return true
+		}
+	}
+	return false
 }
 
 func decodeJSONSegment(seg string, v any) bool {

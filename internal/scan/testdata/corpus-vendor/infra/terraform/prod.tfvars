@@ -1,0 +1,8 @@
+environment          = "prod"
+aws_account_id       = "123456789012"
+cloudflare_zone_id   = "401f29cfed9d7267a78add955ccecbf2"
+cloudflare_api_token = "ZHLmEoxT3gx41f0njotpIqDTh3t9nZ73YyRNq8YD"
+heroku_api_key       = "1b9e9de4-1bf7-ea90-c9ab-7e4cd0708d16"
+pagerduty_token      = "u+BMpPiqsHgx6-fvZevg"
+ami_id               = "ami-0c55b159cbfafe1f0"
+state_bucket         = "acme-tfstate-prod"
