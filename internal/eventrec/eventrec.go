@@ -37,7 +37,7 @@ func For(mgr ctrl.Manager, component string) (events.EventRecorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events of %s: creating a core/v1 client: %w", component, err)
 	}
-	b := record.NewBroadcaster(record.WithCorrelatorOptions(record.CorrelatorOptions{LRUCacheSize: CacheSize}))
+	b := newBroadcaster()
 	if err := mgr.Add(stopper{b}); err != nil {
 		b.Shutdown()
 		return nil, fmt.Errorf("events of %s: %w", component, err)
@@ -48,6 +48,10 @@ func For(mgr ctrl.Manager, component string) (events.EventRecorder, error) {
 		log.Info(e.Message, "type", e.Type, "object", e.InvolvedObject, "reason", e.Reason)
 	})
 	return Recorder{b.NewRecorder(mgr.GetScheme(), corev1.EventSource{Component: component})}, nil
+}
+
+func newBroadcaster() record.EventBroadcaster {
+	return record.NewBroadcaster(record.WithCorrelatorOptions(record.CorrelatorOptions{LRUCacheSize: CacheSize}))
 }
 
 // stopper shuts the broadcaster down when the manager stops, leader or not.
