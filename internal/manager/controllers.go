@@ -41,9 +41,13 @@ func Controllers() []Controller {
 	return []Controller{
 		{Name: "externalsecret", Kind: "ExternalSecret", Needs: gvrs(externalSecrets), Help: "ExternalSecret -> Secret", Setup: func(ctx context.Context, env *Env) error {
 			mgr := env.Manager
+			rec, err := eventrec.For(mgr, "keyward-externalsecret")
+			if err != nil {
+				return err
+			}
 			return (&externalsecret.Reconciler{
 				Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Providers: env.Providers,
-				Recorder: eventrec.For(mgr, "keyward-externalsecret"), Metrics: externalsecret.NewMetrics(env.Registry),
+				Recorder: rec, Metrics: externalsecret.NewMetrics(env.Registry),
 				Class: env.Class, Workers: env.Workers,
 			}).SetupWithManager(ctx, mgr)
 		}},

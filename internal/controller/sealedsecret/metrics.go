@@ -32,11 +32,8 @@ type Metrics struct {
 	buildInfo         *prometheus.GaugeVec
 	unsealRequests    prometheus.Counter
 	unsealErrors      *prometheus.CounterVec
-	conditionInfo     *prometheus.GaugeVec
+	conditionInfo     *conditions
 	reconcileDuration *prometheus.HistogramVec
-
-	mu        sync.Mutex
-	instances map[[2]string]string // namespace/name -> instance label of its series
 }
 
 // NewMetrics creates the metrics and registers them with reg, which is the
@@ -54,16 +51,16 @@ func NewMetrics(reg prometheus.Registerer, revision string) (*Metrics, error) {
 			Namespace: ns, Name: "unseal_errors_total",
 			Help: "Failures by reason (fetch, unseal, update, unmanaged, status) and namespace.",
 		}, []string{"reason", "namespace"}),
-		conditionInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: ns, Name: "condition_info",
-			Help: "SealedSecret conditions: -1 false, 0 unknown, 1 true.",
-		}, []string{"namespace", "name", "condition", "ss_app_kubernetes_io_instance"}),
+		conditionInfo: &conditions{
+			desc: prometheus.NewDesc(ns+"_condition_info", "SealedSecret conditions: -1 false, 0 unknown, 1 true.",
+				[]string{"namespace", "name", "condition", "ss_app_kubernetes_io_instance"}, nil),
+			series: map[[2]string]condition{},
+		},
 		reconcileDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "reconcile_duration_seconds",
 			Help:    "Time to reconcile one SealedSecret, by outcome (unsealed, in_sync, failed, error, deleted).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"outcome"}),
-		instances: map[[2]string]string{},
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.buildInfo, m.unsealRequests, m.unsealErrors, m.conditionInfo, m.reconcileDuration} {
@@ -84,26 +81,50 @@ func (m *Metrics) observe(outcome string, d time.Duration) {
 	m.reconcileDuration.WithLabelValues(outcome).Observe(d.Seconds())
 }
 
-// condition records the Synced condition of one SealedSecret, replacing
-// its series when the instance label changed.
+// condition records the Synced condition of one SealedSecret.
 func (m *Metrics) condition(namespace, name, instance string, value float64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := [2]string{namespace, name}
-	if old, ok := m.instances[k]; ok && old != instance {
-		m.conditionInfo.DeleteLabelValues(namespace, name, "Synced", old)
-	}
-	m.instances[k] = instance
-	m.conditionInfo.WithLabelValues(namespace, name, "Synced", instance).Set(value)
+	m.conditionInfo.set(namespace, name, instance, value)
 }
 
 // forget drops the series of a deleted SealedSecret.
-func (m *Metrics) forget(namespace, name string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := [2]string{namespace, name}
-	if old, ok := m.instances[k]; ok {
-		m.conditionInfo.DeleteLabelValues(namespace, name, "Synced", old)
-		delete(m.instances, k)
+func (m *Metrics) forget(namespace, name string) { m.conditionInfo.forget(namespace, name) }
+
+// conditions is condition_info: one series per SealedSecret, made when
+// scraped. A GaugeVec keeps a metric with its label pairs for each (about
+// 650 bytes of heap apiece, with a map of instance labels besides); this
+// map holds about 130.
+type conditions struct {
+	desc *prometheus.Desc
+
+	mu     sync.Mutex
+	series map[[2]string]condition // namespace/name
+}
+
+type condition struct {
+	instance string
+	value    float64
+}
+
+func (c *conditions) set(namespace, name, instance string, value float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.series[[2]string{namespace, name}] = condition{instance, value}
+}
+
+func (c *conditions) forget(namespace, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.series, [2]string{namespace, name})
+}
+
+func (c *conditions) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *conditions) Collect(ch chan<- prometheus.Metric) {
+	// Held while sending, as a GaugeVec does: the registry reads ch as
+	// it goes, and a copy of every series would double a scrape's memory.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, v := range c.series {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v.value, k[0], k[1], "Synced", v.instance)
 	}
 }

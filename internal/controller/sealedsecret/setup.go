@@ -57,7 +57,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.APIReader = mgr.GetAPIReader()
 	}
 	if r.Recorder == nil {
-		r.Recorder = eventrec.For(mgr, "sealed-secrets")
+		if r.Recorder, err = eventrec.For(mgr, "sealed-secrets"); err != nil {
+			return fmt.Errorf("sealedsecret: %w", err)
+		}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("sealedsecret").
