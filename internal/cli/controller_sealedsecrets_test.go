@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"errors"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -377,31 +376,6 @@ func TestRateLimitFlags(t *testing.T) {
 			}
 			if o.RateLimit != tt.rate || o.RateBurst != tt.burst || o.PeerRateLimit != tt.peerRate || o.PeerRateBurst != tt.peerBurst {
 				t.Fatalf("got %v/%d peer %v/%d, want %v/%d peer %v/%d", o.RateLimit, o.RateBurst, o.PeerRateLimit, o.PeerRateBurst, tt.rate, tt.burst, tt.peerRate, tt.peerBurst)
-			}
-		})
-	}
-}
-
-func TestTuneGC(t *testing.T) {
-	for _, tt := range []struct {
-		name, gogc string
-		want       int
-	}{
-		{"default", "", gcPercent},
-		// The runtime reads GOGC itself; tuneGC leaves it alone.
-		{"GOGC set", "200", 100},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			prev := debug.SetGCPercent(100)
-			defer debug.SetGCPercent(prev)
-			tuneGC(func(k string) string {
-				if k == "GOGC" {
-					return tt.gogc
-				}
-				return ""
-			})
-			if got := debug.SetGCPercent(100); got != tt.want {
-				t.Errorf("GC percent %d, want %d", got, tt.want)
 			}
 		})
 	}
