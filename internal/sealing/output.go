@@ -39,28 +39,42 @@ func FormatForFile(path, format string) string {
 
 // Encode writes objects as kubeseal does: JSON pretty-printed with a
 // trailing newline, one after another; YAML as a stream with each document
-// introduced by `---`.
+// introduced by `---`. Objects are marshalled in parallel; the output is in
+// their order.
 func Encode(format string, objs ...any) ([]byte, error) {
-	var buf bytes.Buffer
-	for _, o := range objs {
-		switch format {
-		case YAML:
-			b, err := yaml.Marshal(o)
-			if err != nil {
-				return nil, fmt.Errorf("encoding YAML: %w", err)
-			}
-			buf.WriteString("---\n")
-			buf.Write(b)
-		default:
-			b, err := json.MarshalIndent(o, "", "  ")
-			if err != nil {
-				return nil, fmt.Errorf("encoding JSON: %w", err)
-			}
-			buf.Write(b)
-			buf.WriteByte('\n')
+	docs := make([][]byte, len(objs))
+	errs := make([]error, len(objs))
+	parallel(len(objs), func(i int) {
+		docs[i], errs[i] = encodeOne(format, objs[i])
+	})
+	size := 0
+	for i, d := range docs {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
+		size += len(d)
 	}
-	return buf.Bytes(), nil
+	out := make([]byte, 0, size)
+	for _, d := range docs {
+		out = append(out, d...)
+	}
+	return out, nil
+}
+
+// encodeOne is one object of Encode's output, with its separator.
+func encodeOne(format string, o any) ([]byte, error) {
+	if format == YAML {
+		b, err := yaml.Marshal(o)
+		if err != nil {
+			return nil, fmt.Errorf("encoding YAML: %w", err)
+		}
+		return append([]byte("---\n"), b...), nil
+	}
+	b, err := json.MarshalIndent(o, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding JSON: %w", err)
+	}
+	return append(b, '\n'), nil
 }
 
 // DetectFormat guesses the format a manifest was written in, so a file
