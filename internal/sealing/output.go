@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	goyaml "go.yaml.in/yaml/v2"
 	"sigs.k8s.io/yaml"
 )
 
@@ -64,7 +65,7 @@ func Encode(format string, objs ...any) ([]byte, error) {
 // encodeOne is one object of Encode's output, with its separator.
 func encodeOne(format string, o any) ([]byte, error) {
 	if format == YAML {
-		b, err := yaml.Marshal(o)
+		b, err := marshalYAML(o)
 		if err != nil {
 			return nil, fmt.Errorf("encoding YAML: %w", err)
 		}
@@ -75,6 +76,46 @@ func encodeOne(format string, o any) ([]byte, error) {
 		return nil, fmt.Errorf("encoding JSON: %w", err)
 	}
 	return append(b, '\n'), nil
+}
+
+// marshalYAML is sigs.k8s.io/yaml's Marshal, byte for byte: JSON, read
+// back as generic values, written by go-yaml. It reads the JSON with
+// encoding/json where Marshal uses go-yaml's parser, several times slower
+// on a stream of SealedSecrets. The parsers type numbers differently, so a
+// document with a number takes Marshal's own path.
+func marshalYAML(o any) ([]byte, error) {
+	j, err := json.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling into JSON: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || hasNumber(v) {
+		return yaml.JSONToYAML(j)
+	}
+	return goyaml.Marshal(v)
+}
+
+// hasNumber reports whether a value decoded with UseNumber holds a number.
+func hasNumber(v any) bool {
+	switch v := v.(type) {
+	case json.Number:
+		return true
+	case map[string]any:
+		for _, e := range v {
+			if hasNumber(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if hasNumber(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // DetectFormat guesses the format a manifest was written in, so a file
