@@ -94,6 +94,9 @@ func marshalYAML(o any) ([]byte, error) {
 	if err := dec.Decode(&v); err != nil || hasNumber(v) {
 		return yaml.JSONToYAML(j)
 	}
+	if b, ok := appendPlainYAML(make([]byte, 0, len(j)), v); ok {
+		return b, nil
+	}
 	return goyaml.Marshal(v)
 }
 
