@@ -37,12 +37,35 @@ var (
 	ErrNoKey = errors.New("no key could decrypt secret")
 )
 
-// Encrypt seals plaintext for pub under label. random supplies the session
-// key; nil means crypto/rand.
-func Encrypt(random io.Reader, pub *rsa.PublicKey, label, plaintext []byte) ([]byte, error) {
+// Encrypter seals values for one public key. It computes the key's
+// constants once, so sealing many values (a stream of Secrets) does not
+// repeat that work per value. It is safe for concurrent use.
+type Encrypter struct {
+	pub *rsa.PublicKey
+	key *oaepKey // nil: crypto/rsa does the RSA step
+}
+
+// NewEncrypter prepares pub for sealing.
+func NewEncrypter(pub *rsa.PublicKey) (*Encrypter, error) {
 	if pub == nil || pub.N == nil {
 		return nil, errors.New("seal: missing public key")
 	}
+	return &Encrypter{pub: pub, key: newOAEPKey(pub)}, nil
+}
+
+// Encrypt seals plaintext for pub under label. random supplies the session
+// key; nil means crypto/rand.
+func Encrypt(random io.Reader, pub *rsa.PublicKey, label, plaintext []byte) ([]byte, error) {
+	e, err := NewEncrypter(pub)
+	if err != nil {
+		return nil, err
+	}
+	return e.Encrypt(random, label, plaintext)
+}
+
+// Encrypt seals plaintext under label. random supplies the session key
+// and the OAEP seed, in that order; nil means crypto/rand.
+func (e *Encrypter) Encrypt(random io.Reader, label, plaintext []byte) ([]byte, error) {
 	if random == nil {
 		random = rand.Reader
 	}
@@ -50,7 +73,13 @@ func Encrypt(random io.Reader, pub *rsa.PublicKey, label, plaintext []byte) ([]b
 	if _, err := io.ReadFull(random, key[:]); err != nil {
 		return nil, fmt.Errorf("seal: reading session key: %w", err)
 	}
-	wrapped, err := rsa.EncryptOAEP(sha256.New(), random, pub, key[:], label)
+	var wrapped []byte
+	var err error
+	if e.key != nil {
+		wrapped, err = e.key.encrypt(random, key[:], label)
+	} else {
+		wrapped, err = rsa.EncryptOAEP(sha256.New(), random, e.pub, key[:], label)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("seal: wrapping session key: %w", err)
 	}

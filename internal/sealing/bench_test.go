@@ -22,6 +22,10 @@ func secretStream(n int) []byte {
 // sealStream is the whole `keyward seal` path minus the process: read,
 // decode, seal, encode.
 func sealStream(b testing.TB, pub *rsa.PublicKey, in []byte) []byte {
+	return sealStreamAs(b, pub, in, JSON)
+}
+
+func sealStreamAs(b testing.TB, pub *rsa.PublicKey, in []byte, format string) []byte {
 	docs, err := ReadDocuments(bytes.NewReader(in))
 	if err != nil {
 		b.Fatal(err)
@@ -38,7 +42,7 @@ func sealStream(b testing.TB, pub *rsa.PublicKey, in []byte) []byte {
 	for i, o := range out {
 		objs[i] = o
 	}
-	enc, err := Encode(JSON, objs...)
+	enc, err := Encode(format, objs...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,6 +56,18 @@ func BenchmarkSealStream1000(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
 		sealStream(b, &k.PublicKey, in)
+	}
+}
+
+// BenchmarkSealStream1000YAML is the stream written with -o yaml, as
+// GitOps repositories keep it.
+func BenchmarkSealStream1000YAML(b *testing.B) {
+	k := testkeys.RSA(b, "4096")
+	in := secretStream(1000)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		sealStreamAs(b, &k.PublicKey, in, YAML)
 	}
 }
 

@@ -46,14 +46,18 @@ func DecodeSealedSecrets(docs []Document) ([]*ssv1.SealedSecret, error) {
 	return decodeAll(docs, DecodeSealedSecret)
 }
 
+// decodeAll decodes the documents in parallel; the first failure in
+// stream order is the one reported.
 func decodeAll[T any](docs []Document, decode func(Document) (*T, error)) ([]*T, error) {
-	out := make([]*T, 0, len(docs))
-	for _, d := range docs {
-		v, err := decode(d)
+	out := make([]*T, len(docs))
+	errs := make([]error, len(docs))
+	parallel(len(docs), func(i int) {
+		out[i], errs[i] = decode(docs[i])
+	})
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
 	}
 	return out, nil
 }

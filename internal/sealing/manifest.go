@@ -138,27 +138,39 @@ func splitJSON(data []byte) ([][]byte, error) {
 	}
 }
 
+// splitYAML cuts the stream into documents, then converts them to JSON in
+// parallel; the first bad document in stream order is the one reported.
 func splitYAML(data []byte) ([][]byte, error) {
 	rd := kyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var out [][]byte
-	for i := 1; ; i++ {
+	var docs [][]byte
+	var readErr error
+	for {
 		doc, err := rd.Read()
 		if err == io.EOF {
-			return out, nil
+			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("document %d: reading YAML: %w", i, err)
+			readErr = fmt.Errorf("document %d: reading YAML: %w", len(docs)+1, err)
+			break
 		}
-		if isBlankYAML(doc) {
-			i--
-			continue
+		if !isBlankYAML(doc) {
+			docs = append(docs, doc)
 		}
-		js, err := yaml.YAMLToJSONStrict(doc)
-		if err != nil {
-			return nil, fmt.Errorf("document %d: malformed YAML: %s", i, describeYAMLError(err))
-		}
-		out = append(out, js)
 	}
+	out := make([][]byte, len(docs))
+	errs := make([]error, len(docs))
+	parallel(len(docs), func(i int) {
+		out[i], errs[i] = yaml.YAMLToJSONStrict(docs[i])
+	})
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("document %d: malformed YAML: %s", i+1, describeYAMLError(err))
+		}
+	}
+	if readErr != nil {
+		return nil, readErr
+	}
+	return out, nil
 }
 
 // isBlankYAML reports a document with only comments and whitespace, such as

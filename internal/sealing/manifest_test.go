@@ -1,6 +1,7 @@
 package sealing
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -57,6 +58,7 @@ func TestReadDocumentsErrors(t *testing.T) {
 		{"bad json", `{"kind":"Secret"}{"kind":"Secret","data":{"a":` + planted + `}}`, "document 2: malformed JSON: syntax error at byte"},
 		{"truncated json", `{"kind":"Secret","stringData":{"a":"` + planted, "document 1: malformed JSON"},
 		{"scalar document", planted + "\n", "document 1: not a Kubernetes object"},
+		{"two bad yaml documents: the first is reported", "kind: Secret\n---\nkind: Secret\n\tx: " + planted + "\n---\nkind: Secret\n---\n a: [\n", "document 2: malformed YAML"},
 		{"yaml with duplicate key quoting the value", "kind: Secret\nstringData:\n  " + planted + ": 1\n  " + planted + ": 2\n", "document 1: malformed YAML: yaml: line 4: duplicate mapping key"},
 	}
 	for _, tt := range tests {
@@ -98,7 +100,20 @@ func TestDecodeErrors(t *testing.T) {
 			}
 		})
 	}
-	docs, _ := ReadDocuments(strings.NewReader("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"))
+	// Decoding is parallel; the error is still the first in stream order.
+	var stream strings.Builder
+	for i := 0; i < 200; i++ {
+		kind := "Secret"
+		if i == 120 || i == 190 {
+			kind = "ConfigMap"
+		}
+		fmt.Fprintf(&stream, "---\napiVersion: v1\nkind: %s\nmetadata: {name: s%d}\n", kind, i)
+	}
+	docs, _ := ReadDocuments(strings.NewReader(stream.String()))
+	if _, err := DecodeSecrets(docs); err == nil || !strings.Contains(err.Error(), "document 121 (ConfigMap s120)") {
+		t.Fatalf("stream with two ConfigMaps: %v", err)
+	}
+	docs, _ = ReadDocuments(strings.NewReader("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"))
 	if _, err := DecodeSealedSecrets(docs); err == nil || !strings.Contains(err.Error(), "expected a bitnami.com/v1alpha1 SealedSecret, found v1 Secret") {
 		t.Fatalf("SealedSecret decode of a Secret: %v", err)
 	}

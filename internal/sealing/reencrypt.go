@@ -26,6 +26,10 @@ func ReencryptStale(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey, pub *rsa.Publ
 }
 
 func reencrypt(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey, pub *rsa.PublicKey, keepCurrent bool) (*ssv1.SealedSecret, error) {
+	enc, err := seal.NewEncrypter(pub)
+	if err != nil {
+		return nil, err
+	}
 	label := Label(ss)
 	out := ss.DeepCopy()
 	if ss.Spec.Data != nil {
@@ -33,7 +37,7 @@ func reencrypt(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey, pub *rsa.PublicKey
 		if err != nil {
 			return nil, &UnsealError{ss.Namespace, ss.Name, []*ItemError{{Item: "spec.data", Err: err}}}
 		}
-		if out.Spec.Data, err = seal.Encrypt(nil, pub, label, plain); err != nil {
+		if out.Spec.Data, err = enc.Encrypt(nil, label, plain); err != nil {
 			return nil, fmt.Errorf("SealedSecret %s: re-sealing spec.data: %w", qualified(ss.Namespace, ss.Name), err)
 		}
 		return out, nil
@@ -48,7 +52,7 @@ func reencrypt(ss *ssv1.SealedSecret, keys []*rsa.PrivateKey, pub *rsa.PublicKey
 		if keepCurrent && keys[idx].PublicKey.Equal(pub) {
 			continue
 		}
-		ct, err := seal.Encrypt(nil, pub, label, plain)
+		ct, err := enc.Encrypt(nil, label, plain)
 		if err != nil {
 			failed = append(failed, &ItemError{Item: k, Err: err})
 			continue

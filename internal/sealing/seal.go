@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"sort"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -117,6 +115,10 @@ func SealAll(secrets []*corev1.Secret, pub *rsa.PublicKey, o Options) ([]*ssv1.S
 	if pub == nil {
 		return nil, errors.New("no public key to seal with")
 	}
+	enc, err := seal.NewEncrypter(pub)
+	if err != nil {
+		return nil, err
+	}
 	prepared := make([]*corev1.Secret, len(secrets))
 	var jobs []job
 	for i, in := range secrets {
@@ -142,7 +144,7 @@ func SealAll(secrets []*corev1.Secret, pub *rsa.PublicKey, o Options) ([]*ssv1.S
 			jobs = append(jobs, job{secret: i, key: k, label: label, value: items[k]})
 		}
 	}
-	runJobs(jobs, pub, o.Random)
+	runJobs(jobs, enc, o.Random)
 	out := make([]*ssv1.SealedSecret, len(prepared))
 	for i, s := range prepared {
 		out[i] = newSealedSecret(s)
@@ -159,37 +161,20 @@ func SealAll(secrets []*corev1.Secret, pub *rsa.PublicKey, o Options) ([]*ssv1.S
 
 // runJobs seals the items in parallel. RSA-OAEP under a 4096-bit key is the
 // cost; everything else is bookkeeping.
-func runJobs(jobs []job, pub *rsa.PublicKey, random io.Reader) {
-	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+func runJobs(jobs []job, enc *seal.Encrypter, random io.Reader) {
+	run := parallel
 	if random != nil {
-		workers = min(workers, 1) // a caller's reader need not be goroutine-safe
+		run = sequential // a caller's reader need not be goroutine-safe
 	}
-	var next int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= len(jobs) {
-					return
-				}
-				j := &jobs[i]
-				ct, err := seal.Encrypt(random, pub, j.label, j.value)
-				if err != nil {
-					j.err = err
-					continue
-				}
-				j.out = base64.StdEncoding.EncodeToString(ct)
-			}
-		}()
-	}
-	wg.Wait()
+	run(len(jobs), func(i int) {
+		j := &jobs[i]
+		ct, err := enc.Encrypt(random, j.label, j.value)
+		if err != nil {
+			j.err = err
+			return
+		}
+		j.out = base64.StdEncoding.EncodeToString(ct)
+	})
 }
 
 // newSealedSecret builds the SealedSecret around a prepared Secret, without

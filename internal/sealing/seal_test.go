@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -303,6 +304,19 @@ func TestEncodeFormats(t *testing.T) {
 	}
 	if DetectFormat([]byte("  {")) != JSON || DetectFormat([]byte("---\n")) != YAML {
 		t.Error("DetectFormat")
+	}
+	// Objects are marshalled in parallel but written in their order.
+	objs := make([]any, 300)
+	var want strings.Builder
+	for i := range objs {
+		objs[i] = map[string]int{"i": i}
+		fmt.Fprintf(&want, "---\ni: %d\n", i)
+	}
+	if y, err := Encode(YAML, objs...); err != nil || string(y) != want.String() {
+		t.Errorf("YAML stream of %d objects out of order (err %v)", len(objs), err)
+	}
+	if _, err := Encode(JSON, append(objs, func() {})...); err == nil {
+		t.Error("an object JSON cannot encode was accepted")
 	}
 	var m map[string]any
 	b, _ := Encode(JSON, map[string]int{"a": 1})
