@@ -151,3 +151,28 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestEncrypterOpens seals many values through one Encrypter and opens
+// each with the private key, for each test key size.
+func TestEncrypterOpens(t *testing.T) {
+	for _, bits := range keySizes {
+		k := loadTestKey(t, keyFile(bits))
+		e, err := NewEncrypter(&k.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range plaintexts() {
+			ct, err := e.Encrypt(nil, []byte("prod/db"), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Decrypt([]*rsa.PrivateKey{k}, []byte("prod/db"), ct)
+			if err != nil || !bytes.Equal(got, p) {
+				t.Fatalf("%d-bit: Decrypt: %v", bits, err)
+			}
+		}
+	}
+	if _, err := NewEncrypter(nil); err == nil {
+		t.Error("NewEncrypter(nil) accepted a missing key")
+	}
+}
