@@ -38,7 +38,7 @@ func toScore(r corpus.Result) score {
 // benchAccuracy scans each labelled corpus of internal/scan with both
 // tools as a user would (JSON reports to files in work) and scores what
 // they report against the hand-written labels.
-func benchAccuracy(keyward, gitleaks, work string) ([]accuracy, error) {
+func benchAccuracy(o options, keyward, gitleaks, work string) ([]accuracy, error) {
 	var out []accuracy
 	for _, set := range corpus.Sets {
 		dir, err := filepath.Abs(filepath.Join("internal", "scan", filepath.FromSlash(set.Dir)))
@@ -51,11 +51,11 @@ func benchAccuracy(keyward, gitleaks, work string) ([]accuracy, error) {
 		}
 		progress("scan accuracy: %s corpus (%s)", set.Name, dir)
 		kwReport := filepath.Join(work, "keyward-"+set.Name+".json")
-		if _, err := run([]string{keyward, "scan", "--format", "json", "--output", kwReport, dir}, "", "", 1); err != nil {
+		if _, err := o.launch.run([]string{keyward, "scan", "--format", "json", "--output", kwReport, dir}, "", "", 1); err != nil {
 			return nil, err
 		}
 		glReport := filepath.Join(work, "gitleaks-"+set.Name+".json")
-		if _, err := run([]string{gitleaks, "dir", dir, "--no-banner", "--report-format", "json",
+		if _, err := o.launch.run([]string{gitleaks, "dir", dir, "--no-banner", "--report-format", "json",
 			"--report-path", glReport, "--exit-code", "0"}, "", ""); err != nil {
 			return nil, err
 		}

@@ -165,10 +165,10 @@ func benchHistory(o options, keyward, gitleaks, tree, work string) (historyRepor
 	}
 	rep := historyReport{Repo: repo, Made: madeHow, Commits: historyCommits, MB: float64(added) / 1e6}
 	kw := func() (sample, error) {
-		return run([]string{keyward, "scan", "--git", "--format", "json", "--output", filepath.Join(work, "keyward-history.json"), repo}, "", "", 1)
+		return o.launch.run([]string{keyward, "scan", "--git", "--format", "json", "--output", filepath.Join(work, "keyward-history.json"), repo}, "", "", 1)
 	}
 	gl := func() (sample, error) {
-		return run([]string{gitleaks, "git", repo, "--no-banner", "--report-format", "json",
+		return o.launch.run([]string{gitleaks, "git", repo, "--no-banner", "--report-format", "json",
 			"--report-path", filepath.Join(work, "gitleaks-history.json"), "--exit-code", "0"}, "", "")
 	}
 	kws, gls, err := paired(o.scanRuns, func(i int) {

@@ -43,6 +43,8 @@ type options struct {
 	externalSecrets int
 	vaultKeys       int
 
+	launch launcher
+
 	// only, when set, names the sections to run (a developer's shortcut;
 	// make bench-peers runs them all).
 	only map[string]bool
@@ -92,6 +94,9 @@ func mainErr() error {
 		return err
 	}
 	defer os.RemoveAll(work)
+	if o.launch, err = buildLauncher(work); err != nil {
+		return err
+	}
 
 	rep := report{
 		Command: "make bench-peers",

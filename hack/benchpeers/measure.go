@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
-	"syscall"
 	"time"
 )
 
@@ -17,12 +17,30 @@ type sample struct {
 	MaxRSS int64         // bytes
 }
 
+// launcher runs the tools being measured through hack/benchpeers/rusage,
+// built once into the work folder, so each figure is the tool's own (see
+// that command for why the figure of a direct child would not be).
+type launcher struct {
+	path string // the rusage binary
+	work string // where each run's usage file goes
+}
+
+// buildLauncher builds the rusage command into work.
+func buildLauncher(work string) (launcher, error) {
+	l := launcher{path: filepath.Join(work, "rusage"), work: work}
+	cmd := exec.Command("go", "build", "-o", l.path, "./hack/benchpeers/rusage")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return l, fmt.Errorf("building hack/benchpeers/rusage: %w\n%s", err, out)
+	}
+	return l, nil
+}
+
 // run executes argv with stdin read from the file at stdinPath (empty:
 // /dev/null) and stdout written to the file at stdoutPath (empty:
 // /dev/null). Files, not pipes, so no copying goroutine of ours shares the
 // machine with the child. okExit lists the exit codes that mean the tool
 // did its work.
-func run(argv []string, stdinPath, stdoutPath string, okExit ...int) (sample, error) {
+func (l launcher) run(argv []string, stdinPath, stdoutPath string, okExit ...int) (sample, error) {
 	if stdinPath == "" {
 		stdinPath = os.DevNull
 	}
@@ -39,39 +57,43 @@ func run(argv []string, stdinPath, stdoutPath string, okExit ...int) (sample, er
 		return sample{}, err
 	}
 	defer out.Close()
-	errOut, err := os.CreateTemp("", "benchpeers-stderr-")
+	errOut, err := os.CreateTemp(l.work, "stderr-")
 	if err != nil {
 		return sample{}, err
 	}
 	defer os.Remove(errOut.Name())
 	defer errOut.Close()
+	usagePath := errOut.Name() + ".usage.json"
+	defer os.Remove(usagePath)
 
-	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd := exec.Command(l.path, append([]string{"-o", usagePath, "--"}, argv...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, out, errOut
-	start := time.Now()
 	runErr := cmd.Run()
-	wall := time.Since(start)
 	if cmd.ProcessState == nil {
 		return sample{}, fmt.Errorf("starting %s: %w", argv[0], runErr)
 	}
-	code := cmd.ProcessState.ExitCode()
-	ok := code == 0
+	var u struct {
+		WallNanos int64 `json:"wall_ns"`
+		CPUNanos  int64 `json:"cpu_ns"`
+		MaxRSSKiB int64 `json:"maxrss_kib"`
+		Exit      int   `json:"exit"`
+	}
+	if err := readJSON(usagePath, &u); err != nil {
+		msg, _ := os.ReadFile(errOut.Name())
+		return sample{}, fmt.Errorf("%v: no usage recorded (%v): %s", argv, err, truncate(msg, 2000))
+	}
+	ok := u.Exit == 0
 	for _, c := range okExit {
-		ok = ok || code == c
+		ok = ok || u.Exit == c
 	}
 	if !ok {
 		msg, _ := os.ReadFile(errOut.Name())
-		return sample{}, fmt.Errorf("%v: exit %d: %s", argv, code, truncate(msg, 2000))
-	}
-	ru, isRusage := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !isRusage {
-		return sample{}, fmt.Errorf("%s: no rusage on this platform", argv[0])
+		return sample{}, fmt.Errorf("%v: exit %d: %s", argv, u.Exit, truncate(msg, 2000))
 	}
 	return sample{
-		Wall: wall,
-		CPU:  time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-		// Linux reports ru_maxrss in KiB.
-		MaxRSS: ru.Maxrss * 1024,
+		Wall:   time.Duration(u.WallNanos),
+		CPU:    time.Duration(u.CPUNanos),
+		MaxRSS: u.MaxRSSKiB * 1024,
 	}, nil
 }
 

@@ -44,10 +44,10 @@ func benchScan(o options, keyward, gitleaks, work string) (scanReport, error) {
 	rep := scanReport{Tree: tree, MB: float64(n) / 1e6}
 	kw := func() (sample, error) {
 		// keyward scan exits 1 when it finds something; 2 is an error.
-		return run([]string{keyward, "scan", "--format", "json", "--output", filepath.Join(work, "keyward-scan.json"), tree}, "", "", 1)
+		return o.launch.run([]string{keyward, "scan", "--format", "json", "--output", filepath.Join(work, "keyward-scan.json"), tree}, "", "", 1)
 	}
 	gl := func() (sample, error) {
-		return run([]string{gitleaks, "dir", tree, "--no-banner", "--report-format", "json",
+		return o.launch.run([]string{gitleaks, "dir", tree, "--no-banner", "--report-format", "json",
 			"--report-path", filepath.Join(work, "gitleaks.json"), "--exit-code", "0"}, "", "")
 	}
 	kws, gls, err := paired(o.scanRuns, func(i int) {
@@ -64,7 +64,7 @@ func benchScan(o options, keyward, gitleaks, work string) (scanReport, error) {
 	if rep.History, err = benchHistory(o, keyward, gitleaks, tree, work); err != nil {
 		return rep, fmt.Errorf("history: %w", err)
 	}
-	if rep.Accuracy, err = benchAccuracy(keyward, gitleaks, work); err != nil {
+	if rep.Accuracy, err = benchAccuracy(o, keyward, gitleaks, work); err != nil {
 		return rep, fmt.Errorf("accuracy: %w", err)
 	}
 	return rep, nil

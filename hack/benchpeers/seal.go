@@ -41,7 +41,7 @@ func benchSeal(o options, keyward, kubeseal, work string) (sealReport, error) {
 	rep := sealReport{Certificate: "RSA-4096, keyward keygen", StreamLen: o.streamLen}
 	cert := filepath.Join(work, "cert.pem")
 	progress("seal: generating an RSA-4096 certificate with keyward keygen")
-	if _, err := run([]string{keyward, "keygen", "--cert-out", cert, "-w", filepath.Join(work, "key.yaml")}, "", ""); err != nil {
+	if _, err := o.launch.run([]string{keyward, "keygen", "--cert-out", cert, "-w", filepath.Join(work, "key.yaml")}, "", ""); err != nil {
 		return rep, err
 	}
 	one := filepath.Join(work, "one.yaml")
@@ -56,7 +56,7 @@ func benchSeal(o options, keyward, kubeseal, work string) (sealReport, error) {
 	measure := func(name string, in string, n int) (comparison, error) {
 		seal := func(argv []string, out string) func() (sample, error) {
 			return func() (sample, error) {
-				s, err := run(argv, in, out)
+				s, err := o.launch.run(argv, in, out)
 				if err != nil {
 					return s, err
 				}
