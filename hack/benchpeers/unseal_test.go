@@ -93,3 +93,13 @@ func TestUnsealRatiosAndTargets(t *testing.T) {
 		})
 	}
 }
+
+func TestMakeFloor(t *testing.T) {
+	f := makeFloor([]float64{9, 5, 6, 7, 30}, 2000)
+	if f.DecryptionMs != 7 || f.Samples != 5 {
+		t.Fatalf("floor %+v: want the median, 7 ms, of 5 samples", f)
+	}
+	if want := 7.0 / 1000 * 2000 / float64(f.CPUs); f.Seconds != want {
+		t.Errorf("floor %.3f s, want %.3f (one decryption × 2000 ÷ %d CPUs)", f.Seconds, want, f.CPUs)
+	}
+}
