@@ -56,7 +56,7 @@ test: cluster-binaries vault-binary peer-binaries vet ## go vet, then every test
 bench: cluster-binaries ## Run the benchmarks
 	KUBEBUILDER_ASSETS="$$(hack/kubetools/build.sh)" $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
-bench-peers: build cluster-binaries vault-binary peer-binaries ## Measure Keyward against kubeseal, Bitnami's controller, gitleaks and ESO on this machine; figures also in bin/bench-peers.json
+bench-peers: build cluster-binaries vault-binary peer-binaries ## Measure Keyward against kubeseal, Bitnami's controller, gitleaks and ESO on this machine (as root; Bitnami's controller at its defaults alone takes 20+ minutes); figures also in bin/bench-peers.json
 	$(GO) run ./hack/benchpeers -keyward bin/keyward -out bin/bench-peers.json
 
 demo: build cluster-binaries vault-binary ## Start a local cluster and show Keyward working on it (as root)

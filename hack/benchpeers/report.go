@@ -14,8 +14,10 @@ type report struct {
 	Scan    scanReport        `json:"scan"`
 	// ExternalSecrets compares with the External Secrets Operator.
 	ExternalSecrets esReport `json:"external_secrets"`
-	Targets         []target `json:"targets"`
-	NotMeasured     []string `json:"not_measured"`
+	// Unseal compares with Bitnami's controller.
+	Unseal      unsealReport `json:"unseal"`
+	Targets     []target     `json:"targets"`
+	NotMeasured []string     `json:"not_measured"`
 }
 
 // target is one of the issue's targets against this run's figure.
@@ -56,12 +58,12 @@ func targets(r report) []target {
 				Want: ">= 0.97", Unit: m.name, Got: m.got, Met: m.got >= 0.97})
 		}
 	}
-	return ts
+	return append(ts, unsealTargets(&r.Unseal)...)
 }
 
 func printReport(w io.Writer, r report) {
 	fmt.Fprintf(w, "bench-peers %s on %d CPUs (%s), %s/%s\n", r.Date, r.Machine.CPUs, r.Machine.CPU, r.Machine.OS, r.Machine.Arch)
-	for _, t := range []string{"keyward", "kubeseal", "gitleaks", "eso"} {
+	for _, t := range []string{"keyward", "kubeseal", "gitleaks", "eso", "bitnami"} {
 		fmt.Fprintf(w, "  %-9s %s\n", t, r.Tools[t])
 	}
 
@@ -73,6 +75,9 @@ func printReport(w io.Writer, r report) {
 	}
 	if r.ExternalSecrets.ExternalSecrets > 0 {
 		printExternalSecrets(w, r.ExternalSecrets)
+	}
+	if len(r.Unseal.Runs) > 0 {
+		printUnseal(w, &r.Unseal)
 	}
 
 	fmt.Fprintln(w, "\ntargets")

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/manager"
@@ -135,31 +133,15 @@ func TestInteropKeywardAndBitnami(t *testing.T) {
 // the permissions its Helm chart grants, and returns what its Pod would see.
 func bitnamiInCluster(ctx context.Context, t *testing.T, ns string) peers.InCluster {
 	t.Helper()
-	const sa = "sealed-secrets-controller"
-	role := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "secrets-unsealer-" + ns},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{"bitnami.com"}, Resources: []string{"sealedsecrets"}, Verbs: []string{"get", "list", "watch"}},
-			{APIGroups: []string{"bitnami.com"}, Resources: []string{"sealedsecrets/status"}, Verbs: []string{"update"}},
-			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "create", "update", "delete", "watch"}},
-			{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
-			{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get"}},
-		},
-	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: sa}},
-	}
-	for _, obj := range []client.Object{role, binding} {
+	for _, obj := range peers.ChartRBAC(ns) {
 		if err := cluster.Client.Create(ctx, obj); err != nil {
 			t.Fatalf("creating %T: %v", obj, err)
 		}
 		t.Cleanup(func() { _ = cluster.Client.Delete(context.Background(), obj) })
 	}
-	cfg, err := cluster.ServiceAccountConfig(ctx, ns, sa)
+	cfg, err := cluster.ServiceAccountConfig(ctx, ns, peers.ServiceAccount)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return peers.InCluster{Host: cfg.Host, CA: cfg.CAData, Token: cfg.BearerToken, Namespace: ns}
+	return peers.InClusterFor(cfg, ns)
 }

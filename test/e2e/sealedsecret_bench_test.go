@@ -11,10 +11,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/keyward/keyward/internal/controller/sealedsecret"
+	"github.com/keyward/keyward/test/scale"
 )
 
 // BenchmarkSealedSecretsAtScale runs `keyward controller` (default flags,
@@ -59,13 +59,7 @@ func BenchmarkSealedSecretsAtScale(b *testing.B) {
 			if noise > 0 {
 				noiseNS := newNamespace(ctx, b)
 				start := time.Now()
-				filler := strings.Repeat("x", 10*1024)
-				objs := make([]client.Object, noise)
-				for j := range objs {
-					objs[j] = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: noiseNS, Name: fmt.Sprintf("unrelated-%05d", j)},
-						StringData: map[string]string{"blob": filler}}
-				}
-				createAll(ctx, b, apply, objs, 32)
+				createAll(ctx, b, apply, scale.UnrelatedSecrets(noiseNS, noise, 10*1024), 32)
 				b.Logf("created %d unrelated 10 KB Secrets in %s", noise, time.Since(start).Round(time.Second))
 				b.Cleanup(func() {
 					_ = c.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: noiseNS}})
@@ -147,59 +141,13 @@ func waitServing(ctx context.Context, t testing.TB, p *controllerProcess) {
 }
 
 // allSecrets returns a channel that receives the time at which the n-th
-// Secret made by the controller in ns was seen. It watches (cheaper for the
-// API server than listing 2,000 Secrets in a loop) and lists again when a
-// watch ends.
+// Secret made by the controller in ns was seen.
 func allSecrets(ctx context.Context, t testing.TB, ns string, n int) <-chan time.Time {
 	t.Helper()
-	api := cluster.Clientset.CoreV1().Secrets(ns)
-	opts := metav1.ListOptions{LabelSelector: sealedsecret.UnsealedLabel + "=true"}
-	list, err := api.List(ctx, opts)
+	w, err := scale.WatchSecrets(ctx, cluster.Clientset.CoreV1().Secrets(ns),
+		metav1.ListOptions{LabelSelector: sealedsecret.UnsealedLabel + "=true"}, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
-	for _, s := range list.Items {
-		seen[s.Name] = true
-	}
-	rv := list.ResourceVersion
-	out := make(chan time.Time, 1)
-	go func() {
-		for ctx.Err() == nil && len(seen) < n {
-			if rv == "" {
-				l, err := api.List(ctx, opts)
-				if err != nil {
-					continue
-				}
-				for _, s := range l.Items {
-					seen[s.Name] = true
-				}
-				rv = l.ResourceVersion
-			}
-			wo := opts
-			wo.ResourceVersion = rv
-			w, err := api.Watch(ctx, wo)
-			if err != nil {
-				rv = ""
-				continue
-			}
-			for ev := range w.ResultChan() {
-				if s, ok := ev.Object.(*corev1.Secret); ok && ev.Type == watch.Added {
-					seen[s.Name] = true
-					rv = s.ResourceVersion
-					if len(seen) >= n {
-						break
-					}
-				} else if ev.Type == watch.Error {
-					rv = ""
-					break
-				}
-			}
-			w.Stop()
-		}
-		if len(seen) >= n {
-			out <- time.Now()
-		}
-	}()
-	return out
+	return w.Done()
 }

@@ -414,43 +414,14 @@ func (p *controllerProcess) peakRSS() (int64, error) {
 
 // status reads a size field (kB) of /proc/PID/status, in bytes.
 func (p *controllerProcess) status(field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			f := strings.Fields(rest)
-			kb, err := strconv.ParseInt(f[0], 10, 64)
-			return kb * 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, p.cmd.Process.Pid)
+	return proc.Status(p.cmd.Process.Pid, field)
 }
 
 // sampleAnon records the largest anonymous resident memory (RssAnon: heap,
 // stacks, runtime) seen until the returned function is called, which
 // returns it. VmHWM also counts the binary's own pages (RssFile).
 func (p *controllerProcess) sampleAnon() func() int64 {
-	done := make(chan struct{})
-	result := make(chan int64)
-	go func() {
-		var peak int64
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			if v, err := p.status("RssAnon"); err == nil && v > peak {
-				peak = v
-			}
-			select {
-			case <-done:
-				result <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() int64 { close(done); return <-result }
+	return proc.SampleMax(50*time.Millisecond, func() (int64, error) { return p.status("RssAnon") })
 }
 
 // waitKeySecret waits for a key Secret in ctlNS (a controller process makes

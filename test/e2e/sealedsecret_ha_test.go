@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"math/big"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/controller/sealedsecret"
 	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/test/scale"
 	"github.com/keyward/keyward/test/testkeys"
 )
 
@@ -53,25 +53,7 @@ func applyAll(ctx context.Context, t testing.TB, c client.Client, sss []*ssv1.Se
 // createAll creates objs with writers goroutines.
 func createAll(ctx context.Context, t testing.TB, c client.Client, objs []client.Object, writers int) {
 	t.Helper()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(objs))
-	next := make(chan client.Object)
-	for range writers {
-		wg.Go(func() {
-			for o := range next {
-				if err := c.Create(ctx, o); err != nil {
-					errs <- fmt.Errorf("creating %T %s/%s: %w", o, o.GetNamespace(), o.GetName(), err)
-				}
-			}
-		})
-	}
-	for _, o := range objs {
-		next <- o
-	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	if err := scale.CreateAll(ctx, c, objs, writers, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -79,11 +61,11 @@ func createAll(ctx context.Context, t testing.TB, c client.Client, objs []client
 // sealMany makes n SealedSecrets "s-<i>" in ns with one item v=value-<i>.
 func sealMany(t testing.TB, pub *rsa.PublicKey, ns string, n int) []*ssv1.SealedSecret {
 	t.Helper()
-	out := make([]*ssv1.SealedSecret, n)
-	for i := range out {
-		out[i] = sealSecret(t, pub, ns, fmt.Sprintf("s-%d", i), map[string]string{"v": fmt.Sprintf("value-%d", i)})
+	sss, err := scale.SealMany(pub, ns, n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return sss
 }
 
 // othersOutside counts the SealedSecrets in other namespaces: a controller
