@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,7 +62,7 @@ func benchExternalSecrets(o options, keyward string, bins peers.Binaries, work s
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
 	rep := esReport{ExternalSecrets: o.externalSecrets, VaultKeys: o.vaultKeys,
-		Setup: "one test cluster with ESO's CRD bundle, one Vault dev server (KV v2, AppRole), each controller alone with its own namespace and class"}
+		Setup: "one test cluster with ESO's CRD bundle, one Vault dev server (KV v2, AppRole); ESO runs first, then Keyward, each alone with its own namespace and class (Keyward also sees, and skips, ESO's ExternalSecrets)"}
 
 	progress("externalsecrets: starting a test cluster with ESO's CRDs and a Vault server")
 	c, err := testcluster.Start(ctx, testcluster.Options{CRDDirs: []string{bins.ExternalSecretsCRDs}})
@@ -332,33 +330,12 @@ func (p *controllerProcess) exitedErr() error {
 // (VmHWM), both from /proc while it still runs.
 func (p *controllerProcess) usage() (time.Duration, int64, error) {
 	pid := p.cmd.Process.Pid
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	cpu, err := proc.CPU(pid)
 	if err != nil {
 		return 0, 0, err
 	}
-	// Fields after the command name, which is in parentheses and may
-	// hold spaces: utime and stime are the 12th and 13th of those.
-	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	if len(f) < 13 {
-		return 0, 0, fmt.Errorf("short /proc/%d/stat", pid)
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	const ticks = 100 // USER_HZ on Linux
-	cpu := time.Duration(ut+st) * time.Second / ticks
-	status, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer status.Close()
-	s := bufio.NewScanner(status)
-	for s.Scan() {
-		if f := strings.Fields(s.Text()); len(f) == 3 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return cpu, kb << 10, nil
-		}
-	}
-	return 0, 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	hwm, err := proc.Status(pid, "VmHWM")
+	return cpu, hwm, err
 }
 
 func (p *controllerProcess) stop() {

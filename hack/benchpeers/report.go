@@ -86,7 +86,7 @@ func printReport(w io.Writer, r report) {
 		if t.Met {
 			verdict = "PASS"
 		}
-		fmt.Fprintf(w, "  %s  %-52s %.2f %s (want %s)\n", verdict, t.Name, t.Got, t.Unit, t.Want)
+		fmt.Fprintf(w, "  %s  %-52s %.3f %s (want %s)\n", verdict, t.Name, t.Got, t.Unit, t.Want)
 	}
 	if len(r.NotMeasured) > 0 {
 		fmt.Fprintln(w, "\nnot measured")
