@@ -9,6 +9,7 @@ package access
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -192,9 +193,11 @@ type grantKey struct {
 	ns, secret string
 }
 
+// entry keeps chains in a slice, deduplicated when listed: a map per grant
+// would double the analysis' memory at cluster scale.
 type entry struct {
 	mask verbMask
-	via  map[string]struct{}
+	via  []string
 }
 
 // grantSet merges findings on (subject, namespace, secret).
@@ -206,11 +209,13 @@ func (gs grantSet) add(s Subject, ns, secret string, m verbMask, via string) {
 	k := grantKey{s, ns, secret}
 	e := gs[k]
 	if e == nil {
-		e = &entry{via: map[string]struct{}{}}
+		e = &entry{}
 		gs[k] = e
 	}
 	e.mask |= m
-	e.via[via] = struct{}{}
+	if n := len(e.via); n == 0 || e.via[n-1] != via {
+		e.via = append(e.via, via)
+	}
 }
 
 // merge adds g to the set as a grant of s, each chain prefixed.
@@ -231,12 +236,8 @@ func (gs grantSet) merge(s Subject, g Grant, prefix string) {
 func (gs grantSet) list() []Grant {
 	out := make([]Grant, 0, len(gs))
 	for k, e := range gs {
-		via := make([]string, 0, len(e.via))
-		for v := range e.via {
-			via = append(via, v)
-		}
-		sort.Strings(via)
-		out = append(out, Grant{Subject: k.s, Namespace: k.ns, Secret: k.secret, Verbs: e.mask.verbs(), Via: via})
+		sort.Strings(e.via)
+		out = append(out, Grant{Subject: k.s, Namespace: k.ns, Secret: k.secret, Verbs: e.mask.verbs(), Via: slices.Compact(e.via)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]

@@ -273,24 +273,38 @@ func (a *analysis) followHops() {
 	if len(a.hops) == 0 {
 		return
 	}
-	base := map[Subject][]Grant{}
-	for _, g := range a.grants.list() {
-		base[g.Subject] = append(base[g.Subject], g)
+	// The snapshot copies keys and chain slices only; grants added below
+	// append to fresh entries or past the copied lengths.
+	type snap struct {
+		k grantKey
+		m verbMask
+		v []string
+	}
+	base := map[Subject][]snap{}
+	for k, e := range a.grants {
+		base[k.s] = append(base[k.s], snap{k, e.mask, e.via[:len(e.via):len(e.via)]})
+	}
+	known := make([]Subject, 0, len(base))
+	for s := range base {
+		known = append(known, s)
 	}
 	for _, h := range a.hops {
-		for _, t := range a.targets(h, base) {
-			gs := append([]Grant(nil), base[t]...)
+		for _, t := range a.targets(h, known) {
+			gs := base[t]
 			if t.Kind != rbacv1.GroupKind {
 				for _, g := range implicitGroups(t) {
-					gs = append(gs, base[Subject{Kind: rbacv1.GroupKind, Name: g}]...)
+					gs = append(gs[:len(gs):len(gs)], base[Subject{Kind: rbacv1.GroupKind, Name: g}]...)
 				}
 			}
+			prefix := h.via + " as " + t.String() + " → "
 			for _, g := range gs {
 				for _, holder := range h.holders {
 					if holder == t {
 						continue
 					}
-					a.grants.merge(holder, g, h.via+" as "+t.String()+" → ")
+					for _, v := range g.v {
+						a.grants.add(holder, g.k.ns, g.k.secret, g.m, prefix+v)
+					}
 				}
 			}
 		}
@@ -300,7 +314,7 @@ func (a *analysis) followHops() {
 // targets lists the identities a hop reaches. Any-name user or group
 // impersonation reaches every subject of that kind known to hold a grant,
 // system:masters included.
-func (a *analysis) targets(h hop, base map[Subject][]Grant) []Subject {
+func (a *analysis) targets(h hop, known []Subject) []Subject {
 	var out []Subject
 	switch h.kind {
 	case "serviceaccounts", "token":
@@ -320,7 +334,7 @@ func (a *analysis) targets(h hop, base map[Subject][]Grant) []Subject {
 			kind = rbacv1.GroupKind
 		}
 		if h.names == nil {
-			for s := range base {
+			for _, s := range known {
 				if s.Kind == kind {
 					out = append(out, s)
 				}
