@@ -27,6 +27,7 @@ const (
 	GroupAuthenticated   = "system:authenticated"
 	GroupServiceAccounts = "system:serviceaccounts"
 	GroupMasters         = "system:masters"
+	GroupNodes           = "system:nodes"
 	nodeUserPrefix       = "system:node:"
 	saUserPrefix         = "system:serviceaccount:"
 )
@@ -121,6 +122,7 @@ func (r *Report) Namespace(ns string) []Grant {
 // the groups it belongs to without being named, attributed to it. Groups a
 // User gets from its authenticator are unknown here and not counted.
 func (r *Report) For(s Subject) []Grant {
+	s = subjectOf(rbacv1.Subject{Kind: s.Kind, Name: s.Name, Namespace: s.Namespace}, s.Namespace)
 	groups := map[string]bool{}
 	if s.Kind != rbacv1.GroupKind {
 		for _, g := range implicitGroups(s) {
@@ -143,6 +145,10 @@ func (r *Report) For(s Subject) []Grant {
 func implicitGroups(s Subject) []string {
 	if s.Kind == rbacv1.ServiceAccountKind {
 		return []string{GroupServiceAccounts, GroupServiceAccounts + ":" + s.Namespace, GroupAuthenticated}
+	}
+	// Kubelet credentials carry system:nodes; a node's name says it is one.
+	if strings.HasPrefix(s.Name, nodeUserPrefix) {
+		return []string{GroupNodes, GroupAuthenticated}
 	}
 	return []string{GroupAuthenticated}
 }

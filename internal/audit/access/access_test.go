@@ -412,6 +412,25 @@ func TestPaths(t *testing.T) {
 			not: []miss{{"a", "s1"}, {"a", "s2"}},
 		},
 		{
+			name: "a node's kubelet is in system:nodes",
+			in: Input{
+				ClusterRoles:        []rbacv1.ClusterRole{clusterRole("read", nil, readSecrets)},
+				ClusterRoleBindings: []rbacv1.ClusterRoleBinding{clusterBinding("crb", "read", group(GroupNodes))},
+			},
+			who:  user("system:node:n1"),
+			want: []want{{All, All, "member of Group/system:nodes"}},
+		},
+		{
+			name: "a ServiceAccount asked for by its user name",
+			in: Input{
+				Roles:        []rbacv1.Role{role("a", "read", readSecrets)},
+				RoleBindings: []rbacv1.RoleBinding{roleBinding("a", "rb", "Role", "read", reader)},
+			},
+			who:  user("system:serviceaccount:a:reader"),
+			want: []want{{"a", All, "RoleBinding/a/rb"}},
+			not:  []miss{{"b", "s1"}},
+		},
+		{
 			name: "ServiceAccount reads through its namespace group",
 			in: Input{
 				ClusterRoles: []rbacv1.ClusterRole{clusterRole("read", nil, readSecrets)},

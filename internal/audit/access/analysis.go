@@ -170,7 +170,10 @@ func (a *analysis) bind(scope, bindingVia string, subs []rbacv1.Subject, rules [
 
 		// escalate lets one write a Role with rules one lacks, bind lets one
 		// bind a Role one lacks: either ends with read on the namespace's
-		// Secrets. With resourceNames only the named roles can be bound.
+		// Secrets. Each also needs create/update on roles or rolebindings,
+		// nearly always granted with it; we report on the verb alone since
+		// a missed reader costs more than a reviewed extra line. With
+		// resourceNames only the named roles can be bound.
 		for _, v := range []string{"escalate", "bind"} {
 			if !covers(r, v, rbacGroup, "roles") && !covers(r, v, rbacGroup, "clusterroles") {
 				continue
@@ -185,7 +188,9 @@ func (a *analysis) bind(scope, bindingVia string, subs []rbacv1.Subject, rules [
 		}
 
 		// users and groups are cluster-scoped: only a ClusterRoleBinding
-		// lets one impersonate them.
+		// lets one impersonate them. The API server takes a group only
+		// along with a user; we do not require the pair, for the reason
+		// given for escalate.
 		for _, kind := range []string{"users", "groups", "serviceaccounts"} {
 			if kind != "serviceaccounts" && scope != All {
 				continue
