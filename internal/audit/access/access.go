@@ -118,6 +118,18 @@ func (r *Report) Namespace(ns string) []Grant {
 	return out
 }
 
+// Secret answers "who can read this one": grants that reach ns/name, through
+// a namespace or Secret wildcard or by name.
+func (r *Report) Secret(ns, name string) []Grant {
+	var out []Grant
+	for _, g := range r.Grants {
+		if (g.Namespace == ns || g.Namespace == All) && (g.Secret == name || g.Secret == All) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
 // For answers "what can this one read": the subject's own grants and those of
 // the groups it belongs to without being named, attributed to it. Groups a
 // User gets from its authenticator are unknown here and not counted.

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -548,5 +549,34 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("want error containing %q, got %v", tc.want, err)
 			}
 		})
+	}
+}
+
+func TestSecretAndJSON(t *testing.T) {
+	r, err := Analyze(Input{
+		Roles:        []rbacv1.Role{role("a", "one", rule("get", "", "secrets", "s1"))},
+		RoleBindings: []rbacv1.RoleBinding{roleBinding("a", "rb", "Role", "one", sa("a", "app"))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var readers []string
+	for _, g := range r.Secret("a", "s1") {
+		readers = append(readers, g.Subject.String())
+	}
+	if strings.Join(readers, " ") != "Group/system:masters ServiceAccount/a/app" {
+		t.Fatalf("readers of a/s1: %v", readers)
+	}
+	if got := r.Secret("a", "s2"); len(got) != 1 || got[0].Subject != group(GroupMasters) {
+		t.Fatalf("readers of a/s2: want system:masters only, got %+v", got)
+	}
+	b, err := json.Marshal(r.Secret("a", "s1")[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"subject":{"kind":"ServiceAccount","name":"app","namespace":"a"},"namespace":"a","secret":"s1",` +
+		`"verbs":["get"],"via":["RoleBinding/a/rb → Role/a/one rule[0] get secrets names=s1"]}`
+	if string(b) != want {
+		t.Fatalf("json:\n got %s\nwant %s", b, want)
 	}
 }
