@@ -367,6 +367,65 @@ func TestPaths(t *testing.T) {
 			want: []want{{"a", All, "create serviceaccounts/token as ServiceAccount/a/reader"}},
 		},
 		{
+			name: "a token carries its ServiceAccount's indirect paths too",
+			in: Input{
+				Roles: []rbacv1.Role{role("a", "pods", rule("create", "", "pods")),
+					role("a", "tok", rule("create", "", "serviceaccounts/token", "reader"))},
+				RoleBindings: []rbacv1.RoleBinding{roleBinding("a", "r1", "Role", "pods", reader),
+					roleBinding("a", "r2", "Role", "tok", alice)},
+				ServiceAccounts: []corev1.ServiceAccount{account("a", "reader")},
+			},
+			who:  alice,
+			want: []want{{"a", All, "as ServiceAccount/a/reader → RoleBinding/a/r1 → Role/a/pods rule[0] create pods → create pods"}},
+			not:  []miss{{"b", "s1"}},
+		},
+		{
+			name: "cluster-wide exec reaches mounted Secrets of every namespace",
+			in: Input{
+				ClusterRoles:        []rbacv1.ClusterRole{clusterRole("x", nil, rule("create", "", "pods/exec"))},
+				ClusterRoleBindings: []rbacv1.ClusterRoleBinding{clusterBinding("crb", "x", alice)},
+				Pods:                []corev1.Pod{podWithVolume("a", "p", "", "s1"), podWithVolume("b", "q", "", "s2")},
+				Secrets:             secretsAB,
+			},
+			who: alice,
+			want: []want{{"a", "s1", "ClusterRoleBinding/crb → ClusterRole/x rule[0] create pods/exec → pods/exec into Pod a/p"},
+				{"b", "s2", "pods/exec into Pod b/q"}},
+			not: []miss{{"a", "s2"}, {"b", "s1"}},
+		},
+		{
+			name: "aggregation chains through an aggregated role",
+			in: Input{
+				ClusterRoles: []rbacv1.ClusterRole{
+					{ObjectMeta: metav1.ObjectMeta{Name: "top"}, AggregationRule: &rbacv1.AggregationRule{
+						ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{"top": "true"}}}}},
+					{ObjectMeta: metav1.ObjectMeta{Name: "mid", Labels: map[string]string{"top": "true"}},
+						AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{
+							{MatchLabels: map[string]string{"mid": "true"}}}}},
+					clusterRole("leaf", map[string]string{"mid": "true"}, readSecrets),
+				},
+				RoleBindings: []rbacv1.RoleBinding{roleBinding("a", "rb", "ClusterRole", "top", alice)},
+			},
+			who:  alice,
+			want: []want{{"a", All, "RoleBinding/a/rb → ClusterRole/leaf rule[0]"}},
+			not:  []miss{{"b", "s1"}},
+		},
+		{
+			name: "aggregation cycle terminates",
+			in: Input{
+				ClusterRoles: []rbacv1.ClusterRole{
+					{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: map[string]string{"y": "true"}},
+						AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{
+							{MatchLabels: map[string]string{"x": "true"}}}}},
+					{ObjectMeta: metav1.ObjectMeta{Name: "y", Labels: map[string]string{"x": "true"}},
+						AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{
+							{MatchLabels: map[string]string{"y": "true"}}}}, Rules: []rbacv1.PolicyRule{readSecrets}},
+				},
+				ClusterRoleBindings: []rbacv1.ClusterRoleBinding{clusterBinding("crb", "x", alice)},
+			},
+			who:  alice,
+			want: []want{{All, All, "ClusterRoleBinding/crb → ClusterRole/y rule[0]"}},
+		},
+		{
 			name: "token in a namespace whose ServiceAccounts read nothing",
 			in: Input{
 				Roles: []rbacv1.Role{role("a", "read", readSecrets),

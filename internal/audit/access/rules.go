@@ -74,8 +74,7 @@ func describe(role string, i int, r rbacv1.PolicyRule) string {
 // The controller-manager fills an aggregated role's rules asynchronously, so
 // an audit that trusted the stored rules would miss grants added by a newly
 // labelled role; we compute the union ourselves. Aggregation may chain (an
-// aggregated role can be selected by another), hence the recursion, with a
-// guard for cycles.
+// aggregated role can be selected by another) and even loop.
 func clusterRoleRules(crs []rbacv1.ClusterRole) (map[string][]sourcedRule, error) {
 	byName := make(map[string]*rbacv1.ClusterRole, len(crs))
 	for i := range crs {
@@ -95,26 +94,9 @@ func clusterRoleRules(crs []rbacv1.ClusterRole) (map[string][]sourcedRule, error
 			selectors[crs[i].Name] = append(selectors[crs[i].Name], sel)
 		}
 	}
-	out := make(map[string][]sourcedRule, len(crs))
-	var resolve func(name string, visiting map[string]bool) []sourcedRule
-	resolve = func(name string, visiting map[string]bool) []sourcedRule {
-		if r, ok := out[name]; ok {
-			return r
-		}
-		cr := byName[name]
-		own := sourced("ClusterRole/"+name, cr.Rules)
-		sels, aggregated := selectors[name]
-		if !aggregated {
-			out[name] = own
-			return own
-		}
-		if visiting[name] {
-			return nil
-		}
-		visiting[name] = true
-		// Keep the stored rules too: they are what the API server enforces
-		// now, and the union never under-reports.
-		rules := own
+	// selects lists, per aggregated role, the roles its selectors match.
+	selects := make(map[string][]string, len(selectors))
+	for name, sels := range selectors {
 		for i := range crs {
 			other := &crs[i]
 			if other.Name == name {
@@ -123,17 +105,32 @@ func clusterRoleRules(crs []rbacv1.ClusterRole) (map[string][]sourcedRule, error
 			set := labels.Set(other.Labels)
 			for _, sel := range sels {
 				if sel.Matches(set) {
-					rules = append(rules, resolve(other.Name, visiting)...)
+					selects[name] = append(selects[name], other.Name)
 					break
 				}
 			}
 		}
-		delete(visiting, name)
-		out[name] = rules
-		return rules
 	}
+	out := make(map[string][]sourcedRule, len(crs))
 	for i := range crs {
-		resolve(crs[i].Name, map[string]bool{})
+		name := crs[i].Name
+		// Keep the stored rules too: they are what the API server enforces
+		// now, and the union never under-reports. A breadth-first walk
+		// gathers every role reached, each once, so cycles end.
+		rules := sourced("ClusterRole/"+name, crs[i].Rules)
+		seen := map[string]bool{name: true}
+		queue := append([]string(nil), selects[name]...)
+		for len(queue) > 0 {
+			next := queue[0]
+			queue = queue[1:]
+			if seen[next] {
+				continue
+			}
+			seen[next] = true
+			rules = append(rules, sourced("ClusterRole/"+next, byName[next].Rules)...)
+			queue = append(queue, selects[next]...)
+		}
+		out[name] = rules
 	}
 	return out, nil
 }
