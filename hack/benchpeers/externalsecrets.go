@@ -7,8 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +19,7 @@ import (
 	testcluster "github.com/keyward/keyward/test/cluster"
 	"github.com/keyward/keyward/test/peers"
 	"github.com/keyward/keyward/test/proc"
+	"github.com/keyward/keyward/test/scale"
 	testvault "github.com/keyward/keyward/test/vault"
 )
 
@@ -125,27 +124,14 @@ func benchExternalSecrets(o options, keyward string, bins peers.Binaries, work s
 }
 
 func setUpVault(ctx context.Context, v *testvault.Server, keys int) error {
-	if err := v.Client.Sys().PutPolicyWithContext(ctx, "bench", esVaultPolicy); err != nil {
-		return fmt.Errorf("vault policy: %w", err)
-	}
-	writes := []struct {
-		path string
-		body map[string]any
-	}{
-		{"sys/auth/approle", map[string]any{"type": "approle"}},
-		{"auth/approle/role/bench", map[string]any{"token_policies": "bench", "token_ttl": "1h"}},
-		{"auth/approle/role/bench/role-id", map[string]any{"role_id": "bench-role"}},
-		{"auth/approle/role/bench/custom-secret-id", map[string]any{"secret_id": "bench-secret-id"}},
+	if err := v.AppRole(ctx, "bench", esVaultPolicy, "bench-role", "bench-secret-id"); err != nil {
+		return err
 	}
 	for i := range keys {
-		writes = append(writes, struct {
-			path string
-			body map[string]any
-		}{fmt.Sprintf("secret/data/bench/key-%03d", i), map[string]any{"data": map[string]any{"value": fmt.Sprintf("v-%03d", i)}}})
-	}
-	for _, w := range writes {
-		if _, err := v.Client.Logical().WriteWithContext(ctx, w.path, w.body); err != nil {
-			return fmt.Errorf("vault: writing %s: %w", w.path, err)
+		path := fmt.Sprintf("secret/data/bench/key-%03d", i)
+		body := map[string]any{"data": map[string]any{"value": fmt.Sprintf("v-%03d", i)}}
+		if _, err := v.Client.Logical().WriteWithContext(ctx, path, body); err != nil {
+			return fmt.Errorf("vault: writing %s: %w", path, err)
 		}
 	}
 	return nil
@@ -255,35 +241,19 @@ func runESBench(ctx context.Context, o options, name string, cl client.Client, k
 }
 
 func applyExternalSecrets(ctx context.Context, cl client.Client, ns string, n, keys int) error {
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	sem := make(chan struct{}, 20)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			es := &esv1.ExternalSecret{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("es-%04d", i)},
-				Spec: esv1.ExternalSecretSpec{
-					SecretStoreRef:  esv1.SecretStoreRef{Name: "vault", Kind: esv1.SecretStoreKind},
-					RefreshInterval: &metav1.Duration{Duration: time.Hour},
-					Data: []esv1.ExternalSecretData{{SecretKey: "value",
-						RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: fmt.Sprintf("bench/key-%03d", i%keys), Property: "value"}}},
-				},
-			}
-			if err := cl.Create(ctx, es); err != nil {
-				errs <- err
-			}
-		}()
+	objs := make([]client.Object, n)
+	for i := range objs {
+		objs[i] = &esv1.ExternalSecret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("es-%04d", i)},
+			Spec: esv1.ExternalSecretSpec{
+				SecretStoreRef:  esv1.SecretStoreRef{Name: "vault", Kind: esv1.SecretStoreKind},
+				RefreshInterval: &metav1.Duration{Duration: time.Hour},
+				Data: []esv1.ExternalSecretData{{SecretKey: "value",
+					RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: fmt.Sprintf("bench/key-%03d", i%keys), Property: "value"}}},
+			},
+		}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		return fmt.Errorf("creating ExternalSecrets: %w", err)
-	}
-	return nil
+	return scale.CreateAll(ctx, cl, objs, 20, nil)
 }
 
 // controllerProcess is a controller run as its own process, its output
@@ -342,24 +312,13 @@ func (p *controllerProcess) stop() {
 	if p.done {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.waited:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.waited
-	}
+	exited := make(chan error, 1)
+	go func() { exited <- <-p.waited }()
+	proc.Stop(p.cmd.Process, exited, 30*time.Second)
 	p.done = true
 }
 
-func (p *controllerProcess) tail(n int) string {
-	b, _ := os.ReadFile(p.logPath)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (p *controllerProcess) tail(n int) string { return proc.TailFile(p.logPath, n) }
 
 func ptr[T any](v T) *T { return &v }
 

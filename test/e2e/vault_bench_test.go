@@ -67,13 +67,9 @@ func runVaultBench(b *testing.B) {
 			b.Fatalf("vault: %s: %v", path, err)
 		}
 	}
-	if err := v.Client.Sys().PutPolicy("keyward", vaultPolicy); err != nil {
+	if err := v.AppRole(ctx, "keyward", vaultPolicy, "bench-role", "bench-secret-id"); err != nil {
 		b.Fatal(err)
 	}
-	write("sys/auth/approle", map[string]any{"type": "approle"})
-	write("auth/approle/role/keyward", map[string]any{"token_policies": "keyward", "token_ttl": "1h"})
-	write("auth/approle/role/keyward/role-id", map[string]any{"role_id": "bench-role"})
-	write("auth/approle/role/keyward/custom-secret-id", map[string]any{"secret_id": "bench-secret-id"})
 	for i := range benchKeys {
 		write(fmt.Sprintf("secret/data/bench/key-%03d", i), map[string]any{"data": map[string]any{"value": fmt.Sprintf("v-%03d", i)}})
 	}

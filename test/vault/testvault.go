@@ -225,6 +225,29 @@ type Request struct {
 	Path      string // for example secret/data/aura/production/postgres
 }
 
+// AppRole turns on AppRole auth and makes role, whose tokens carry policy
+// (HCL, stored under the role's name), with fixed role and secret IDs, so
+// a store can log in as an application would.
+func (s *Server) AppRole(ctx context.Context, role, policy, roleID, secretID string) error {
+	if err := s.Client.Sys().PutPolicyWithContext(ctx, role, policy); err != nil {
+		return fmt.Errorf("testvault: policy %s: %w", role, err)
+	}
+	for _, w := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"sys/auth/approle", map[string]any{"type": "approle"}},
+		{"auth/approle/role/" + role, map[string]any{"token_policies": role, "token_ttl": "1h"}},
+		{"auth/approle/role/" + role + "/role-id", map[string]any{"role_id": roleID}},
+		{"auth/approle/role/" + role + "/custom-secret-id", map[string]any{"secret_id": secretID}},
+	} {
+		if _, err := s.Client.Logical().WriteWithContext(ctx, w.path, w.body); err != nil {
+			return fmt.Errorf("testvault: writing %s: %w", w.path, err)
+		}
+	}
+	return nil
+}
+
 // AuditMark is a position in the audit log; Requests(mark) returns what
 // came after it.
 func (s *Server) AuditMark() int64 {

@@ -181,14 +181,7 @@ func (c *controller) running(t *testing.T) {
 	}
 }
 
-func (c *controller) tail(n int) string {
-	b, _ := os.ReadFile(c.log)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (c *controller) tail(n int) string { return proc.TailFile(c.log, n) }
 
 // waitLog waits until a line of the log holds every one of parts.
 func (c *controller) waitLog(ctx context.Context, t *testing.T, parts ...string) {
