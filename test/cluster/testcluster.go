@@ -56,6 +56,9 @@ type Options struct {
 	// package. The API server waits up to its request timeout for clients
 	// still busy when it is told to stop.
 	BeforeStop func()
+	// APIServerArgs are added to kube-apiserver's flags, by name without
+	// dashes (for example "audit-log-path" or "encryption-provider-config").
+	APIServerArgs map[string][]string
 }
 
 // Cluster is a running control plane.
@@ -71,6 +74,8 @@ type Cluster struct {
 	Kubeconfig string
 	// AssetsDir holds the binaries (etcd, kube-apiserver, kubectl, ...).
 	AssetsDir string
+	// EtcdURL is where etcd serves its clients (plain HTTP on loopback).
+	EtcdURL string
 
 	scheme *runtime.Scheme
 	env    *envtest.Environment
@@ -119,10 +124,19 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
+	api := c.env.ControlPlane.GetAPIServer()
+	for name, values := range opts.APIServerArgs {
+		for _, v := range values {
+			api.Configure().Append(name, v)
+		}
+	}
 	cfg, err := c.env.Start()
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("testcluster: starting etcd and kube-apiserver from %s: %w", assets, err)
+	}
+	if c.env.ControlPlane.Etcd != nil && c.env.ControlPlane.Etcd.URL != nil {
+		c.EtcdURL = c.env.ControlPlane.Etcd.URL.String()
 	}
 	if err := c.finishStart(ctx, cfg, opts); err != nil {
 		c.Stop()

@@ -1,0 +1,228 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// Formats are the values -o takes.
+var Formats = []string{"table", "json", "sarif"}
+
+// Write prints results in format. One result in JSON is its records alone (an
+// array, the shape each check documents); several are an object keyed by
+// check, with the failed checks under "errors".
+func Write(w io.Writer, format string, results []*Result, failed []Failed, version string) error {
+	switch format {
+	case "", "table":
+		return writeTable(w, results, failed)
+	case "json":
+		return writeJSON(w, results, failed)
+	case "sarif":
+		return writeSARIF(w, results, failed, version)
+	}
+	return fmt.Errorf("unknown output format %q (want one of %s)", format, strings.Join(Formats, ", "))
+}
+
+func writeTable(w io.Writer, results []*Result, failed []Failed) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for i, r := range results {
+		if len(results) > 1 {
+			if i > 0 {
+				fmt.Fprintln(tw)
+			}
+			fmt.Fprintf(tw, "== %s ==\n", r.Check)
+		}
+		if len(r.Rows) == 0 {
+			fmt.Fprintln(tw, "nothing to report")
+		} else {
+			fmt.Fprintln(tw, strings.ToUpper(strings.Join(r.Header, "\t")))
+			for _, row := range r.Rows {
+				fmt.Fprintln(tw, strings.Join(row, "\t"))
+			}
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if n := len(r.Findings); n > 0 {
+			fmt.Fprintf(w, "%s: %d finding(s), highest %s\n", r.Check, n, r.Max())
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "note: %s\n", n)
+		}
+	}
+	for _, f := range failed {
+		fmt.Fprintf(w, "%s: failed: %s\n", f.Check, f.Error)
+	}
+	return nil
+}
+
+// records returns r.Records, or an empty array for none, so JSON never says
+// null where a list is documented.
+func records(r *Result) any {
+	if r.Records == nil {
+		return []any{}
+	}
+	if v := reflect.ValueOf(r.Records); v.Kind() == reflect.Slice && v.IsNil() {
+		return []any{}
+	}
+	return r.Records
+}
+
+func writeJSON(w io.Writer, results []*Result, failed []Failed) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if len(results) == 1 && len(failed) == 0 {
+		return enc.Encode(records(results[0]))
+	}
+	out := map[string]any{}
+	findings := []Finding{}
+	for _, r := range results {
+		out[r.Check] = records(r)
+		findings = append(findings, r.Findings...)
+	}
+	out["findings"] = findings
+	if failed == nil {
+		failed = []Failed{}
+	}
+	out["errors"] = failed
+	return enc.Encode(out)
+}
+
+// SARIF 2.1.0, the subset code-scanning services read. Findings about cluster
+// objects carry a logical location ("namespace/Kind/name"); findings about a
+// file carry a physical one.
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+type sarifRun struct {
+	Tool        sarifTool         `json:"tool"`
+	Results     []sarifResult     `json:"results"`
+	Invocations []sarifInvocation `json:"invocations"`
+}
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+type sarifNotification struct {
+	Level   string       `json:"level"`
+	Message sarifMessage `json:"message"`
+}
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	Version        string      `json:"version,omitempty"`
+	InformationURI string      `json:"informationUri"`
+	Rules          []sarifRule `json:"rules"`
+}
+type sarifRule struct {
+	ID               string       `json:"id"`
+	ShortDescription sarifMessage `json:"shortDescription"`
+}
+type sarifMessage struct {
+	Text string `json:"text"`
+}
+type sarifResult struct {
+	RuleID     string          `json:"ruleId"`
+	Level      string          `json:"level"`
+	Message    sarifMessage    `json:"message"`
+	Locations  []sarifLocation `json:"locations,omitempty"`
+	Properties map[string]any  `json:"properties,omitempty"`
+}
+type sarifLocation struct {
+	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
+	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
+}
+type sarifPhysical struct {
+	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           *sarifRegion  `json:"region,omitempty"`
+}
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
+}
+type sarifLogical struct {
+	Name               string `json:"name"`
+	FullyQualifiedName string `json:"fullyQualifiedName"`
+	Kind               string `json:"kind"`
+}
+
+func sarifLevel(s Severity) string {
+	switch {
+	case s >= High:
+		return "error"
+	case s >= Medium:
+		return "warning"
+	}
+	return "note"
+}
+
+func writeSARIF(w io.Writer, results []*Result, failed []Failed, version string) error {
+	rules := map[string]string{}
+	run := sarifRun{
+		Tool: sarifTool{Driver: sarifDriver{
+			Name: "keyward-audit", Version: version,
+			InformationURI: "https://github.com/keyward/keyward/blob/main/docs/audit.md",
+		}},
+		Results:     []sarifResult{},
+		Invocations: []sarifInvocation{{ExecutionSuccessful: len(failed) == 0}},
+	}
+	for _, r := range results {
+		for _, f := range r.Findings {
+			id := f.Check + "/" + f.Rule
+			if _, ok := rules[id]; !ok {
+				rules[id] = f.Check + ": " + f.Rule
+			}
+			res := sarifResult{
+				RuleID:     id,
+				Level:      sarifLevel(f.Severity),
+				Message:    sarifMessage{Text: f.Message},
+				Properties: map[string]any{"severity": f.Severity.String()},
+			}
+			if f.Object.File != "" {
+				loc := sarifLocation{PhysicalLocation: &sarifPhysical{ArtifactLocation: sarifArtifact{URI: f.Object.File}}}
+				if f.Object.Line > 0 {
+					loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Object.Line}
+				}
+				res.Locations = []sarifLocation{loc}
+			} else if f.Object.Name != "" || f.Object.Namespace != "" {
+				res.Locations = []sarifLocation{{LogicalLocations: []sarifLogical{{
+					Name: f.Object.Name, FullyQualifiedName: f.Object.String(), Kind: "resource",
+				}}}}
+			}
+			run.Results = append(run.Results, res)
+		}
+	}
+	for _, f := range failed {
+		run.Invocations[0].ToolExecutionNotifications = append(run.Invocations[0].ToolExecutionNotifications,
+			sarifNotification{Level: "error", Message: sarifMessage{Text: f.Check + ": " + f.Error}})
+	}
+	ids := make([]string, 0, len(rules))
+	for id := range rules {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	run.Tool.Driver.Rules = []sarifRule{}
+	for _, id := range ids {
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{ID: id, ShortDescription: sarifMessage{Text: rules[id]}})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(sarifLog{
+		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
+		Version: "2.1.0",
+		Runs:    []sarifRun{run},
+	})
+}
