@@ -12,4 +12,5 @@ func addCommands(root *cobra.Command, s Streams, getenv func(string) string) {
 	root.AddCommand(newReencryptCommand(s, getenv))
 	root.AddCommand(newKeysCommand(s, getenv))
 	root.AddCommand(newControllerCommand(s, getenv))
+	root.AddCommand(newAuditCommand(s, getenv))
 }
