@@ -11,6 +11,7 @@ CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.2
 RBAC_SEALED_SECRETS := paths=./internal/controller/sealedsecret paths=./internal/keys
 RBAC_EXTERNAL_SECRETS := paths=./internal/controller/externalsecret paths=./internal/controller/secretstore \
 	paths=./internal/controller/clusterexternalsecret paths=./internal/controller/pushsecret paths=./internal/controller/storeref paths=./internal/provider
+RBAC_AUDIT := paths=./internal/controller/auditrun
 
 .PHONY: help build test generate manifests image bench demo vet cluster-binaries vault-binary peer-binaries bench-peers
 
@@ -44,6 +45,7 @@ generate: ## Regenerate deepcopy code and CRDs from api/, each pillar's RBAC fro
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=deploy/crds
 	$(CONTROLLER_GEN) rbac:roleName=keyward-sealed-secrets $(RBAC_SEALED_SECRETS) output:rbac:dir=deploy/components/sealed-secrets
 	$(CONTROLLER_GEN) rbac:roleName=keyward-external-secrets $(RBAC_EXTERNAL_SECRETS) output:rbac:dir=deploy/components/external-secrets
+	$(CONTROLLER_GEN) rbac:roleName=keyward-audit $(RBAC_AUDIT) output:rbac:dir=deploy/components/audit
 	$(MAKE) manifests
 
 vet: ## go vet every package

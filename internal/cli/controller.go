@@ -15,6 +15,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/keyward/keyward/internal/audit/access"
 	"github.com/keyward/keyward/internal/manager"
 )
 
@@ -29,6 +30,7 @@ func newControllerCommand(s Streams, getenv func(string) string) *cobra.Command 
 		sealed     sealedSecretsFlags
 		eso        esoFlags
 		watch      watchFlags
+		auditAllow []string
 	)
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -78,6 +80,13 @@ SIGUSR1 makes a new sealing key.`,
 			cfg.QPS, cfg.Burst = qps, burst
 			opts.Config = cfg
 			opts.Registry = ctrlmetrics.Registry
+			for _, a := range auditAllow {
+				sub, err := access.ParseSubject(a)
+				if err != nil {
+					return fmt.Errorf("--audit-allow: %w", err)
+				}
+				opts.Audit.Allowed = append(opts.Audit.Allowed, sub)
+			}
 			opts.Enabled = map[string]bool{}
 			for name, on := range enabled {
 				opts.Enabled[name] = *on
@@ -124,6 +133,10 @@ SIGUSR1 makes a new sealing key.`,
 			"(ClusterSecretStores may always do so)")
 	f.DurationVar(&opts.DiscoveryInterval, "discovery-interval", manager.DefaultDiscoveryInterval,
 		"how often to look again for the kinds not served yet (CRD not installed, or no right to list and watch them), to serve them once they are")
+	f.BoolVar(&opts.Audit.Enabled, "enable-audit", false, "run the audit checks that need no etcd access (access, age, reuse, exposure) every --audit-interval; "+
+		"findings become keyward_audit_findings{check,severity} and Events (needs deploy/components/audit's RBAC)")
+	f.DurationVar(&opts.Audit.Interval, "audit-interval", manager.DefaultAuditInterval, "time between audit runs")
+	f.StringArrayVar(&auditAllow, "audit-allow", nil, "an expected reader of Secrets, as 'keyward audit access --allow' takes it (repeatable)")
 	sealed.register(f)
 	watch.register(f)
 	for _, c := range manager.Controllers() {

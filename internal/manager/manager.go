@@ -84,6 +84,8 @@ type Options struct {
 	// SkipNameValidation lets one process run several managers (tests):
 	// controller-runtime refuses two controllers of the same name otherwise.
 	SkipNameValidation bool
+	// Audit runs the audit checks on a schedule (--enable-audit).
+	Audit AuditOptions
 }
 
 // Env is what a controller's setup gets.
@@ -242,6 +244,11 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 	}
 	if err := mgr.Add(kinds); err != nil {
 		return nil, err
+	}
+	if opts.Audit.Enabled {
+		if err := addAudit(mgr, opts); err != nil {
+			return nil, err
+		}
 	}
 	return mgr, nil
 }
