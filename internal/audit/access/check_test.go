@@ -9,7 +9,9 @@ import (
 )
 
 func TestCheckGradesGrants(t *testing.T) {
-	sa := func(ns, name string) Subject { return Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name} }
+	sa := func(ns, name string) Subject {
+		return Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}
+	}
 	group := func(name string) Subject { return Subject{Kind: rbacv1.GroupKind, Name: name} }
 	user := func(name string) Subject { return Subject{Kind: rbacv1.UserKind, Name: name} }
 	for _, tc := range []struct {
