@@ -11,7 +11,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/keyward/keyward/internal/audit/access"
-	testcluster "github.com/keyward/keyward/test/cluster"
 )
 
 const plantedDB = "pl4nted-db-password-7c1e"
@@ -31,11 +30,7 @@ type grantRec struct {
 // aud-a's Secrets.
 func TestAccessOnRealCluster(t *testing.T) {
 	ctx := background(t)
-	c, err := testcluster.Start(ctx, testcluster.Options{NoControllerManager: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Stop() })
+	c := plainCluster(t)
 	cs := c.Clientset
 	plantAccessCases(t, cs)
 

@@ -7,8 +7,11 @@ package audit
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"k8s.io/client-go/rest"
@@ -16,8 +19,40 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/keyward/keyward/internal/cli"
+	testcluster "github.com/keyward/keyward/test/cluster"
 	"github.com/keyward/keyward/test/leak"
 )
+
+// plain is the cluster with no special flags that several tests share,
+// started by the first that asks.
+var plain struct {
+	once    sync.Once
+	cluster *testcluster.Cluster
+	err     error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if plain.cluster != nil {
+		if err := plain.cluster.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the test cluster:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// plainCluster returns the shared cluster. Tests using it keep to
+// namespaces of their own.
+func plainCluster(t *testing.T) *testcluster.Cluster {
+	t.Helper()
+	plain.once.Do(func() {
+		plain.cluster, plain.err = testcluster.Start(context.Background(), testcluster.Options{NoControllerManager: true})
+	})
+	if plain.err != nil {
+		t.Fatal(plain.err)
+	}
+	return plain.cluster
+}
 
 // result is one run of the keyward command line.
 type result struct {
