@@ -250,6 +250,8 @@ func Result(rd *Reader, ag *Aggregator, o Options) *audit.Result {
 		res.Findings = append(res.Findings, audit.Finding{Check: Check, Rule: RuleCorruptLine, Severity: audit.Low,
 			Object:  audit.Object{File: p.File, Line: p.Line},
 			Message: fmt.Sprintf("skipped: %v; the other lines were read", p.Err)})
+		// The table shows findings only as a count: say which line here.
+		res.Notes = append(res.Notes, fmt.Sprintf("skipped %v", p))
 	}
 	if ag.bodies > 0 {
 		res.Findings = append(res.Findings, audit.Finding{Check: Check, Rule: RuleBodiesLogged, Severity: audit.High,
@@ -307,8 +309,10 @@ func (r *Record) status() string {
 		return "denied"
 	case r.Resource != ResourceSecrets:
 		return "indirect"
+	case len(r.okReads) == 0 && slices.ContainsFunc(r.Verbs, func(v string) bool { return !slices.Contains(readVerbs, v) }):
+		return "write"
 	case len(r.okReads) == 0:
-		return "no read"
+		return "failed"
 	case !r.Compared:
 		return "not compared"
 	case r.Expected:

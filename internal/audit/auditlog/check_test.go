@@ -158,7 +158,7 @@ func TestResult(t *testing.T) {
 			want: []want{
 				{user: "admin", object: "secret/db", status: "expected"},
 				{user: "system:kube-controller-manager", object: "secret/db", status: "expected"},
-				{user: "system:serviceaccount:kube-system:generic", object: "secret/db", status: "no read"},
+				{user: "system:serviceaccount:kube-system:generic", object: "secret/db", status: "failed"},
 			},
 			note: "2 records from control-plane components",
 		},
@@ -174,7 +174,7 @@ func TestResult(t *testing.T) {
 			want: []want{
 				{user: "dev", object: "pods/attach:pod-1", status: "denied", sev: audit.Medium},
 				{user: "dev", object: "pods/exec:pod-1", status: "indirect", sev: audit.Info},
-				{user: "dev", object: "secret/db", status: "no read"},
+				{user: "dev", object: "secret/db", status: "write"},
 				{user: "dev", object: "serviceaccounts/token:reader", status: "indirect", sev: audit.Info},
 			},
 			rules: []string{RuleDeniedAttempt},

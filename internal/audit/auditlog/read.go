@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,7 +83,10 @@ func (e *LineError) Unwrap() error { return e.Err }
 // drops an event whose auditID it has already passed on: rotated copies and
 // overlapping sets of files give each request once.
 type Reader struct {
-	seen map[string]struct{}
+	// seen holds the auditIDs passed on; UUIDs, as the API server writes
+	// them, are kept as 16 bytes so a long log's set stays small.
+	seen     map[[16]byte]struct{}
+	seenText map[string]struct{}
 	// Problems are the lines that were skipped, and files cut short.
 	Problems []*LineError
 	// Lines, Events and Duplicates count what was read: every line, the
@@ -93,7 +97,9 @@ type Reader struct {
 }
 
 // NewReader returns a Reader with nothing seen.
-func NewReader() *Reader { return &Reader{seen: map[string]struct{}{}} }
+func NewReader() *Reader {
+	return &Reader{seen: map[[16]byte]struct{}{}, seenText: map[string]struct{}{}}
+}
 
 // ReadFiles reads every file in turn (see ReadFile). A directory stands for
 // the regular files in it, as a rotated set sits in one folder.
@@ -230,11 +236,10 @@ func (r *Reader) line(name string, n int, line []byte, fn func(*Event)) {
 	if ev.Stage != StageResponseComplete && ev.Stage != StagePanic {
 		return
 	}
-	if _, dup := r.seen[ev.AuditID]; dup {
+	if r.isDuplicate(ev.AuditID) {
 		r.Duplicates++
 		return
 	}
-	r.seen[ev.AuditID] = struct{}{}
 	r.Events++
 	fn(&ev)
 }
@@ -273,4 +278,37 @@ func valid(ev *Event) error {
 		return errors.New("audit event: field user.username is empty")
 	}
 	return nil
+}
+
+// isDuplicate says whether id was seen before, and marks it seen.
+func (r *Reader) isDuplicate(id string) bool {
+	if u, ok := parseUUID(id); ok {
+		if _, dup := r.seen[u]; dup {
+			return true
+		}
+		r.seen[u] = struct{}{}
+		return false
+	}
+	if _, dup := r.seenText[id]; dup {
+		return true
+	}
+	r.seenText[id] = struct{}{}
+	return false
+}
+
+// parseUUID reads the 8-4-4-4-12 hex form.
+func parseUUID(s string) (u [16]byte, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	b := make([]byte, 0, 32)
+	b = append(b, s[:8]...)
+	b = append(b, s[9:13]...)
+	b = append(b, s[14:18]...)
+	b = append(b, s[19:23]...)
+	b = append(b, s[24:]...)
+	if _, err := hex.Decode(u[:], b); err != nil {
+		return u, false
+	}
+	return u, true
 }
