@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,19 +24,9 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/keyward/keyward/internal/audit/auditlog"
-	"github.com/keyward/keyward/internal/cli"
 	testcluster "github.com/keyward/keyward/test/cluster"
 	"github.com/keyward/keyward/test/leak"
 )
-
-// keyward runs the CLI in-process and returns its exit code and output.
-func keyward(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errs bytes.Buffer
-	code := cli.Main(append([]string{"keyward"}, args...), cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errs},
-		func(string) string { return "" })
-	return code, out.String(), errs.String()
-}
 
 // TestAuditLog runs a kube-apiserver with the policy `keyward audit policy`
 // prints, makes ServiceAccounts read, lose access, get refused and
@@ -47,10 +38,11 @@ func TestAuditLog(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 
-	code, policy, stderr := keyward(t, "audit", "policy")
-	if code != 0 || policy != auditlog.Policy() {
-		t.Fatalf("keyward audit policy: exit %d, %s", code, stderr)
+	pr := keyward(t, "audit", "policy")
+	if pr.code != 0 || pr.stdout != auditlog.Policy() {
+		t.Fatalf("keyward audit policy: exit %d, %s", pr.code, pr.stderr)
 	}
+	policy := pr.stdout
 	policyFile, logFile := filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "audit.log")
 	if err := os.WriteFile(policyFile, []byte(policy), 0o600); err != nil {
 		t.Fatal(err)
@@ -70,7 +62,7 @@ func TestAuditLog(t *testing.T) {
 	t.Logf("cluster with audit log up in %s", time.Since(start).Round(time.Millisecond))
 
 	// Planted values: none may reach the log or any output.
-	values := map[string]string{"db": "pw-" + rand.String(24), "api": "key-" + rand.String(24)}
+	dbValue, apiValue := "pw-"+rand.String(24), "key-"+rand.String(24)
 	const ns = "app"
 	c := cluster.Client
 	must := func(err error) {
@@ -80,7 +72,7 @@ func TestAuditLog(t *testing.T) {
 		}
 	}
 	must(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	for name, v := range values {
+	for name, v := range map[string]string{"db": dbValue, "api": apiValue} {
 		must(c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: map[string]string{"value": v}}))
 	}
 	secretsRule := func(verbs []string, names ...string) []rbacv1.PolicyRule {
@@ -144,7 +136,7 @@ func TestAuditLog(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	raw, err = os.ReadFile(logFile)
 	must(err)
-	for name, v := range values {
+	for name, v := range map[string]string{"db": dbValue, "api": apiValue} {
 		for _, f := range leak.In(string(raw), v) {
 			t.Errorf("the audit log holds Secret %s's value (%s): the policy lets bodies through", name, f.Name)
 		}
@@ -171,15 +163,15 @@ func TestAuditLog(t *testing.T) {
 	corruptLine := len(logLines) - (half - 3) + 1
 
 	kube := []string{"--kubeconfig", cluster.Kubeconfig, "--no-progress"}
-	var outputs []string
+	values := []string{dbValue, apiValue}
 	run := func(args ...string) (int, string) {
 		t.Helper()
-		code, out, errs := keyward(t, append(args, kube...)...)
-		outputs = append(outputs, out, errs)
-		if errs != "" {
-			t.Logf("stderr of %v: %s", args, errs)
+		r := keyward(t, append(args, kube...)...)
+		noLeak(t, r, values...)
+		if r.stderr != "" {
+			t.Logf("stderr of %v: %s", args, r.stderr)
 		}
-		return code, out
+		return r.code, r.stdout
 	}
 	records := func(out string) []auditlog.Record {
 		t.Helper()
@@ -198,7 +190,7 @@ func TestAuditLog(t *testing.T) {
 		t.Errorf("keyward audit log on the rotated set: exit %d, want 1", code)
 	}
 	whole, set := records(wholeJSON), records(setJSON)
-	if !sameRecords(whole, set) {
+	if !sameLogRecords(whole, set) {
 		t.Errorf("the rotated set reads differently from the whole log:\nwhole: %s\nset:   %s", wholeJSON, setJSON)
 	}
 
@@ -222,10 +214,10 @@ func TestAuditLog(t *testing.T) {
 	if r := find(sa("outsider"), "db", true); r != nil && (r.Severity.String() != "medium" || len(r.Codes) != 1 || r.Codes[0] != 403) {
 		t.Errorf("outsider: %+v, want a denied attempt, medium", *r)
 	}
-	if r := find("keyward-admin", "api", false); r != nil && (!r.Expected || !contains(r.Groups, "system:masters")) {
+	if r := find("keyward-admin", "api", false); r != nil && (!r.Expected || !slices.Contains(r.Groups, "system:masters")) {
 		t.Errorf("admin: %+v, want an expected reader through system:masters", *r)
 	}
-	if r := find("ann", "*", false); r != nil && (r.Impersonator != "keyward-admin" || !r.Expected || !contains(r.Verbs, "list")) {
+	if r := find("ann", "*", false); r != nil && (r.Impersonator != "keyward-admin" || !r.Expected || !slices.Contains(r.Verbs, "list")) {
 		t.Errorf("ann: %+v, want an expected list, impersonated by keyward-admin", *r)
 	}
 	tokens := 0
@@ -256,18 +248,11 @@ func TestAuditLog(t *testing.T) {
 		t.Errorf("keyward audit --audit-log: exit %d, err %v, output:\n%s", code, err, both)
 	}
 
-	for _, out := range outputs {
-		for name, v := range values {
-			for _, f := range leak.In(out, v) {
-				t.Errorf("output holds Secret %s's value (%s)", name, f.Name)
-			}
-		}
-	}
 	t.Logf("log: %d bytes, %d lines; %d records; the table:\n%s", len(raw), len(logLines), len(set), table)
 }
 
-// sameRecords compares what matters of two reports: who, what, how often.
-func sameRecords(a, b []auditlog.Record) bool {
+// sameLogRecords compares what matters of two reports: who, what, how often.
+func sameLogRecords(a, b []auditlog.Record) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -279,13 +264,4 @@ func sameRecords(a, b []auditlog.Record) bool {
 		}
 	}
 	return true
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
