@@ -47,6 +47,8 @@ type auditCheck struct {
 	// flags given ("" runs it). Alone, the check runs and says what is
 	// missing itself.
 	skip func() string
+	// args, when set, takes the subcommand's arguments (files to read).
+	args func([]string)
 	run  func(ctx context.Context, env *auditEnv) (*audit.Result, error)
 }
 
@@ -148,9 +150,15 @@ Exit status: 0 clean, 1 a finding at or above --fail-on, 2 a check failed (the o
 			Long:    c.long + "\n\nExit status: 0 clean, 1 a finding at or above --fail-on, 2 the check failed.",
 			Example: c.example,
 			Args:    cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if c.args != nil {
+					c.args(args)
+				}
 				return runAudit(cmd.Context(), s, getenv, f, []*auditCheck{c}, nil)
 			},
+		}
+		if c.args != nil {
+			sub.Use, sub.Args = c.name+" [FILE...]", cobra.ArbitraryArgs
 		}
 		if c.flags != nil {
 			c.flags(sub.Flags())
@@ -168,12 +176,15 @@ Exit status: 0 clean, 1 a finding at or above --fail-on, 2 a check failed (the o
 func auditChecks(f *auditFlags) []*auditCheck {
 	return []*auditCheck{
 		accessCheck(f),
+		logCheck(f),
 	}
 }
 
 // auditCommands are the audit subcommands that are not checks.
 func auditCommands(s Streams, getenv func(string) string, f *auditFlags) []*cobra.Command {
-	return nil
+	return []*cobra.Command{
+		auditPolicyCommand(s),
+	}
 }
 
 func runAudit(ctx context.Context, s Streams, getenv func(string) string, f *auditFlags, checks []*auditCheck, notes []string) error {
