@@ -66,7 +66,7 @@ func sample() []*Result {
 
 func TestWriteJSON(t *testing.T) {
 	var one bytes.Buffer
-	if err := Write(&one, "json", sample()[:1], nil, "v1"); err != nil {
+	if err := Write(&one, "json", Report{Results: sample()[:1], Single: true}); err != nil {
 		t.Fatal(err)
 	}
 	var list []rec
@@ -74,7 +74,7 @@ func TestWriteJSON(t *testing.T) {
 		t.Fatalf("one check is its records: %v %s", err, one.String())
 	}
 	var all bytes.Buffer
-	if err := Write(&all, "json", sample(), []Failed{{Check: "log", Error: "no file"}}, "v1"); err != nil {
+	if err := Write(&all, "json", Report{Results: sample(), Failed: []Failed{{Check: "log", Error: "no file"}}}); err != nil {
 		t.Fatal(err)
 	}
 	var obj struct {
@@ -96,7 +96,7 @@ func TestWriteJSON(t *testing.T) {
 
 func TestWriteSARIF(t *testing.T) {
 	var b bytes.Buffer
-	if err := Write(&b, "sarif", sample(), nil, "v1"); err != nil {
+	if err := Write(&b, "sarif", Report{Results: sample(), Version: "v1"}); err != nil {
 		t.Fatal(err)
 	}
 	var log sarifLog
@@ -117,15 +117,15 @@ func TestWriteSARIF(t *testing.T) {
 
 func TestWriteTable(t *testing.T) {
 	var b bytes.Buffer
-	if err := Write(&b, "table", sample(), []Failed{{Check: "log", Error: "no file"}}, "v1"); err != nil {
+	if err := Write(&b, "table", Report{Results: sample(), Failed: []Failed{{Check: "log", Error: "no file"}}, Skipped: []string{"encryption: skipped: no etcd"}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"== encryption ==", "NAME", "db", "encryption: 1 finding(s), highest high", "note: run --fix", "log: failed: no file"} {
+	for _, want := range []string{"== encryption ==", "NAME", "db", "encryption: 1 finding(s), highest high", "note: run --fix", "log: failed: no file", "encryption: skipped: no etcd"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
 	}
-	if err := Write(&b, "yaml", nil, nil, ""); err == nil {
+	if err := Write(&b, "yaml", Report{}); err == nil {
 		t.Error("unknown format accepted")
 	}
 }

@@ -13,22 +13,33 @@ import (
 // Formats are the values -o takes.
 var Formats = []string{"table", "json", "sarif"}
 
-// Write prints results in format. One result in JSON is its records alone (an
-// array, the shape each check documents); several are an object keyed by
-// check, with the failed checks under "errors".
-func Write(w io.Writer, format string, results []*Result, failed []Failed, version string) error {
+// Report is one run of `keyward audit`.
+type Report struct {
+	Results []*Result
+	Failed  []Failed
+	// Skipped says which checks did not run, and why.
+	Skipped []string
+	// Single is a check run alone: in JSON, its records alone.
+	Single  bool
+	Version string
+}
+
+// Write prints rep in format. A check run alone is, in JSON, its records
+// alone (an array, the shape each check documents); `keyward audit` is an
+// object keyed by check, with "findings", "errors" and "skipped".
+func Write(w io.Writer, format string, rep Report) error {
 	switch format {
 	case "", "table":
-		return writeTable(w, results, failed)
+		return writeTable(w, rep.Results, rep.Failed, rep.Skipped)
 	case "json":
-		return writeJSON(w, results, failed)
+		return writeJSON(w, rep)
 	case "sarif":
-		return writeSARIF(w, results, failed, version)
+		return writeSARIF(w, rep.Results, rep.Failed, rep.Version)
 	}
 	return fmt.Errorf("unknown output format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
 
-func writeTable(w io.Writer, results []*Result, failed []Failed) error {
+func writeTable(w io.Writer, results []*Result, failed []Failed, skipped []string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for i, r := range results {
 		if len(results) > 1 {
@@ -58,6 +69,9 @@ func writeTable(w io.Writer, results []*Result, failed []Failed) error {
 	for _, f := range failed {
 		fmt.Fprintf(w, "%s: failed: %s\n", f.Check, f.Error)
 	}
+	for _, s := range skipped {
+		fmt.Fprintf(w, "%s\n", s)
+	}
 	return nil
 }
 
@@ -73,16 +87,17 @@ func records(r *Result) any {
 	return r.Records
 }
 
-func writeJSON(w io.Writer, results []*Result, failed []Failed) error {
+func writeJSON(w io.Writer, rep Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if len(results) == 1 && len(failed) == 0 {
-		return enc.Encode(records(results[0]))
+	if rep.Single && len(rep.Results) == 1 {
+		return enc.Encode(records(rep.Results[0]))
 	}
+	failed := rep.Failed
 	out := map[string]any{}
 	findings := []Finding{}
-	for _, r := range results {
+	for _, r := range rep.Results {
 		out[r.Check] = records(r)
 		findings = append(findings, r.Findings...)
 	}
@@ -91,6 +106,11 @@ func writeJSON(w io.Writer, results []*Result, failed []Failed) error {
 		failed = []Failed{}
 	}
 	out["errors"] = failed
+	skipped := rep.Skipped
+	if skipped == nil {
+		skipped = []string{}
+	}
+	out["skipped"] = skipped
 	return enc.Encode(out)
 }
 

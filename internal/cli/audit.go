@@ -139,7 +139,7 @@ Exit status: 0 clean, 1 a finding at or above --fail-on, 2 a check failed (the o
 				}
 				run = append(run, c)
 			}
-			return runAudit(cmd.Context(), s, getenv, f, run, notes)
+			return runAudit(cmd.Context(), s, getenv, f, run, true, notes)
 		},
 	}
 	f.register(cmd.PersistentFlags())
@@ -154,7 +154,7 @@ Exit status: 0 clean, 1 a finding at or above --fail-on, 2 a check failed (the o
 				if c.args != nil {
 					c.args(args)
 				}
-				return runAudit(cmd.Context(), s, getenv, f, []*auditCheck{c}, nil)
+				return runAudit(cmd.Context(), s, getenv, f, []*auditCheck{c}, false, nil)
 			},
 		}
 		if c.args != nil {
@@ -187,7 +187,7 @@ func auditCommands(s Streams, getenv func(string) string, f *auditFlags) []*cobr
 	}
 }
 
-func runAudit(ctx context.Context, s Streams, getenv func(string) string, f *auditFlags, checks []*auditCheck, notes []string) error {
+func runAudit(ctx context.Context, s Streams, getenv func(string) string, f *auditFlags, checks []*auditCheck, combined bool, notes []string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -214,29 +214,21 @@ func runAudit(ctx context.Context, s Streams, getenv func(string) string, f *aud
 			failed = append(failed, audit.Failed{Check: c.name, Error: err.Error()})
 			continue
 		}
-		r.Notes = append(r.Notes, notesFor(c.name, notes)...)
 		results = append(results, r)
-	}
-	if len(results) > 0 && len(notes) > 0 {
-		// Skipped checks are told under the last table.
-		last := results[len(results)-1]
-		for _, n := range notes {
-			if !contains(last.Notes, n) {
-				last.Notes = append(last.Notes, n)
-			}
-		}
 	}
 	for _, fl := range failed {
 		fmt.Fprintf(s.Err, "error: audit %s: %s\n", fl.Check, fl.Error)
 	}
 	// A check run alone that failed prints nothing on stdout, so a JSON
-	// reader never takes an empty list for a clean result.
-	if len(checks) > 1 || len(results) > 0 {
-		shown := failed
-		if len(checks) == 1 {
-			shown = nil
+	// reader never takes an empty list for a clean result. `keyward audit`
+	// always prints its report, failures and skipped checks in it.
+	single := !combined
+	if !single || len(results) > 0 {
+		rep := audit.Report{Results: results, Skipped: notes, Single: single, Version: version.Get().Version}
+		if !single {
+			rep.Failed = failed
 		}
-		if err := audit.Write(s.Out, f.output, results, shown, version.Get().Version); err != nil {
+		if err := audit.Write(s.Out, f.output, rep); err != nil {
 			return &ExitError{Code: 2, Err: err}
 		}
 	}
@@ -244,16 +236,6 @@ func runAudit(ctx context.Context, s Streams, getenv func(string) string, f *aud
 		return &ExitError{Code: code}
 	}
 	return nil
-}
-
-func notesFor(check string, notes []string) []string {
-	var out []string
-	for _, n := range notes {
-		if strings.HasPrefix(n, check+":") {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 func contains(list []string, v string) bool {
