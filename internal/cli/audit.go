@@ -169,6 +169,7 @@ func auditChecks(f *auditFlags) []*auditCheck {
 	return []*auditCheck{
 		accessCheck(f),
 		ageCheck(f),
+		reuseCheck(f),
 	}
 }
 
