@@ -170,6 +170,7 @@ func auditChecks(f *auditFlags) []*auditCheck {
 		accessCheck(f),
 		ageCheck(f),
 		reuseCheck(f),
+		exposureCheck(f),
 	}
 }
 
