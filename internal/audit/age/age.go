@@ -159,7 +159,9 @@ const (
 // skipReason says why a Secret has no age to report. Only metadata is at
 // hand, so the kinds are told by the marks Kubernetes and Helm set.
 func skipReason(m *metav1.ObjectMeta) string {
-	if m.Annotations["kubernetes.io/service-account.name"] != "" && m.Annotations["kubernetes.io/service-account.uid"] != "" {
+	// The API server requires this annotation on every token Secret; the
+	// uid one comes later, from the token controller.
+	if m.Annotations["kubernetes.io/service-account.name"] != "" {
 		return skipServiceAccountToken
 	}
 	if m.Labels["owner"] == "helm" && strings.HasPrefix(m.Name, "sh.helm.release.v1.") {

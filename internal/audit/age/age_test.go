@@ -127,8 +127,8 @@ func TestSkipsKubernetesAndHelmSecrets(t *testing.T) {
 		{Namespace: "ns", Name: "sa-token", CreationTimestamp: old, Annotations: map[string]string{
 			"kubernetes.io/service-account.name": "default", "kubernetes.io/service-account.uid": "u"}},
 		{Namespace: "ns", Name: "sh.helm.release.v1.app.v1", CreationTimestamp: old, Labels: map[string]string{"owner": "helm"}},
-		// Near misses: only part of the marks.
-		{Namespace: "ns", Name: "half-token", CreationTimestamp: old, Annotations: map[string]string{"kubernetes.io/service-account.name": "default"}},
+		// Near misses: not the marks that tell.
+		{Namespace: "ns", Name: "half-token", CreationTimestamp: old, Annotations: map[string]string{"kubernetes.io/service-account.uid": "u"}},
 		{Namespace: "ns", Name: "sh.helm.release.v1.fake", CreationTimestamp: old},
 	}}
 	res := Check(snap, Options{Now: now})
