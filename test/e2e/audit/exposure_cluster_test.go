@@ -100,3 +100,5 @@ func earNoLeak(t *testing.T, values []string, outputs ...string) {
 		}
 	}
 }
+
+func earContains(s, sub string) bool { return strings.Contains(s, sub) }
