@@ -125,6 +125,7 @@ type checker struct {
 	ix      *index
 	records []Record
 	seen    map[string]bool
+	notes   []string
 }
 
 func (c *checker) add(r Record) {
@@ -253,23 +254,34 @@ func (c *checker) helmRelease(s *corev1.Secret) {
 	if len(raw) == 0 {
 		return
 	}
+	skip := func(why string) {
+		c.notes = append(c.notes, fmt.Sprintf("Helm release Secret %s/%s not searched: %s", s.Namespace, s.Name, why))
+	}
 	dec, err := base64.StdEncoding.DecodeString(string(raw))
 	if err != nil {
-		return // not Helm 3's encoding: nothing to search
+		skip("data.release is not base64")
+		return
 	}
 	body := dec
 	if bytes.HasPrefix(dec, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(bytes.NewReader(dec))
 		if err != nil {
+			skip("data.release is not gzip")
 			return
 		}
-		body, err = io.ReadAll(io.LimitReader(zr, maxRelease))
+		body, err = io.ReadAll(io.LimitReader(zr, maxRelease+1))
 		if err != nil {
+			skip("data.release does not decompress")
+			return
+		}
+		if len(body) > maxRelease {
+			skip(fmt.Sprintf("the release decompresses to more than %d MiB", maxRelease>>20))
 			return
 		}
 	}
 	var release any
 	if json.Unmarshal(body, &release) != nil {
+		skip("the release is not JSON")
 		return
 	}
 	const what = "Helm keeps every release's rendered manifest and values, old ones included, for everyone who can read Secrets of the namespace; keep the value out of chart values (reference an existing Secret) and limit the release history"
@@ -408,6 +420,7 @@ func (c *checker) result() *audit.Result {
 		Check:   "exposure",
 		Header:  []string{"rule", "object", "field", "secret", "key", "severity"},
 		Records: c.records,
+		Notes:   c.notes,
 	}
 	if c.records == nil {
 		res.Records = []Record{}

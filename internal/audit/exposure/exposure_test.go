@@ -190,6 +190,29 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// A release that cannot be read is said so, without its bytes.
+func TestHelmReleaseUnreadable(t *testing.T) {
+	tests := map[string][]byte{
+		"not base64": []byte("%%%"),
+		"not gzip":   []byte(base64.StdEncoding.EncodeToString([]byte{0x1f, 0x8b, 0, 0})),
+		"not JSON":   []byte(base64.StdEncoding.EncodeToString([]byte(planted))),
+	}
+	for name, data := range tests {
+		s := base()
+		s.Secrets = append(s.Secrets, corev1.Secret{ObjectMeta: meta("app", "sh.helm.release.v1.x.v1"), Type: helmReleaseType, Data: map[string][]byte{"release": data}})
+		res, err := Check(s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "app/sh.helm.release.v1.x.v1 not searched") {
+			t.Errorf("%s: notes %q", name, res.Notes)
+		}
+		for _, f := range leak.In(strings.Join(res.Notes, " "), planted) {
+			t.Errorf("%s: note holds the value as %s", name, f.Name)
+		}
+	}
+}
+
 // A Pod its Deployment made is reported through the Deployment only.
 func TestPodsOfWorkloadsReportedOnce(t *testing.T) {
 	s := base()
