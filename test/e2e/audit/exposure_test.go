@@ -121,5 +121,19 @@ func TestAuditExposure(t *testing.T) {
 	// The table and SARIF name the same things, and no output holds the value.
 	_, table, tableErr := earRun(t, c, nil, "audit", "exposure", "-n", ns, "--no-progress")
 	_, sarif, sarifErr := earRun(t, c, nil, "audit", "exposure", "-n", ns, "-o", "sarif", "--no-progress")
-	earNoLeak(t, []string{planted, other}, stdout, stderr, table, tableErr, sarif, sarifErr)
+	// Under `keyward audit` with the other checks, one listing serves all.
+	_, all, allErr := earRun(t, c, nil, "audit", "-n", ns, "-o", "json", "--no-progress")
+	var byCheck map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(all), &byCheck); err != nil {
+		t.Fatalf("keyward audit -o json: %v\n%s", err, allErr)
+	}
+	for _, check := range []string{"age", "exposure"} {
+		if len(byCheck[check]) < 3 { // a non-empty list
+			t.Errorf("keyward audit: %s missing or empty: %s", check, byCheck[check])
+		}
+	}
+	if _, ok := byCheck["reuse"]; !ok { // one namespace reuses nothing
+		t.Error("keyward audit: reuse missing")
+	}
+	earNoLeak(t, []string{planted, other}, stdout, stderr, table, tableErr, sarif, sarifErr, all, allErr)
 }
