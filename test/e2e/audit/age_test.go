@@ -16,7 +16,7 @@ import (
 // without it managedFields tell a data change (counts) from a label change
 // (does not); token Secrets are skipped.
 func TestAuditAge(t *testing.T) {
-	c := earCluster(t)
+	c := plainCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	ns := earNamespace(ctx, t, c, "age")

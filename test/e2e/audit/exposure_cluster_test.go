@@ -1,16 +1,13 @@
 package audit
 
-// The cluster the age, reuse and exposure tests share, and how they run
-// the CLI against it.
+// What the age, reuse and exposure tests share: they run on the package's
+// plain cluster (main_test.go), each in namespaces of its own.
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,37 +19,6 @@ import (
 	testcluster "github.com/keyward/keyward/test/cluster"
 	"github.com/keyward/keyward/test/leak"
 )
-
-var (
-	earOnce     sync.Once
-	earShared   *testcluster.Cluster
-	earStartErr error
-)
-
-// earCluster starts, on first use, the cluster the age, reuse and exposure
-// tests share (no controller manager: nothing here needs garbage
-// collection, and Secrets owned by objects that do not exist must stay).
-func earCluster(t *testing.T) *testcluster.Cluster {
-	t.Helper()
-	earOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-		defer cancel()
-		start := time.Now()
-		earShared, earStartErr = testcluster.Start(ctx, testcluster.Options{NoControllerManager: true})
-		if earStartErr == nil {
-			fmt.Fprintf(os.Stderr, "testcluster (age, reuse, exposure): up in %s\n", time.Since(start).Round(time.Millisecond))
-			atExit = append(atExit, func() {
-				if err := earShared.Stop(); err != nil {
-					fmt.Fprintf(os.Stderr, "testcluster: %v\n", err)
-				}
-			})
-		}
-	})
-	if earStartErr != nil {
-		t.Fatalf("test cluster did not start: %v", earStartErr)
-	}
-	return earShared
-}
 
 // earNamespace makes a namespace named prefix-XXXXX.
 func earNamespace(ctx context.Context, t *testing.T, c *testcluster.Cluster, prefix string) string {

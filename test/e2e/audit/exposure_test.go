@@ -21,7 +21,7 @@ import (
 // Every exposure rule has a planted case that must be found and a near
 // miss that must not, on the real API server, through the CLI.
 func TestAuditExposure(t *testing.T) {
-	c := earCluster(t)
+	c := plainCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	ns := earNamespace(ctx, t, c, "exposure")

@@ -25,7 +25,7 @@ import (
 // second cluster would double the test's time for no other code path)
 // make every Secret of a namespace a cross-cluster group.
 func TestAuditReuse(t *testing.T) {
-	c := earCluster(t)
+	c := plainCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	prod := earNamespace(ctx, t, c, "shop-prod")
