@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
+	"github.com/keyward/keyward/internal/controller/externalsecret"
 )
 
 // TestExternalSecretGuideShape syncs the production guide's ExternalSecret
@@ -46,6 +47,9 @@ func TestExternalSecretGuideShape(t *testing.T) {
 		s := e.waitSecret(ctx, t, app, name, nil)
 		if got := string(s.Data["postgres-db-uri"]); got != "postgresql://app:first@db/aura" || len(s.Data) != 1 {
 			t.Fatalf("%s: Secret data = %q", name, s.Data)
+		}
+		if _, err := time.Parse(time.RFC3339, s.Annotations[externalsecret.ValueChangedAnnotation]); err != nil {
+			t.Errorf("%s: value-changed mark (for audit age): %v", name, err)
 		}
 		if s.Labels[esv1.LabelManaged] != "true" || s.Annotations[esv1.AnnotationDataHash] == "" {
 			t.Errorf("%s: ESO's markers missing: labels %v annotations %v", name, s.Labels, s.Annotations)

@@ -42,6 +42,9 @@ func TestSealedSecretLifecycle(t *testing.T) {
 	if !metav1.IsControlledBy(sec, ss) || sec.Labels["app"] != "backend" || sec.Type != corev1.SecretTypeOpaque {
 		t.Fatalf("Secret metadata: %+v", sec.ObjectMeta)
 	}
+	if _, err := time.Parse(time.RFC3339, sec.Annotations[sealedsecret.ValueChangedAnnotation]); err != nil {
+		t.Errorf("value-changed mark (for audit age): %v", err)
+	}
 	if ref := sec.OwnerReferences[0]; ref.APIVersion != "bitnami.com/v1alpha1" || ref.Kind != "SealedSecret" || ref.BlockOwnerDeletion != nil {
 		t.Fatalf("owner reference %+v", ref)
 	}

@@ -1,6 +1,7 @@
 package externalsecret
 
 import (
+	"bytes"
 	"crypto/sha3"
 	"encoding/hex"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +18,34 @@ import (
 	"github.com/keyward/keyward/internal/esrender"
 	"github.com/keyward/keyward/internal/specerr"
 )
+
+// ValueChangedAnnotation is when the target Secret's data last changed
+// (RFC 3339, UTC). Writes that leave the data as it was keep it, so
+// `keyward audit age` tells a rotated value from a refreshed one. ESO sets
+// no such mark; this one is Keyward's own.
+const ValueChangedAnnotation = "externalsecrets.keyward.dev/value-changed-at"
+
+// markValueChange stamps ValueChangedAnnotation on want with now when its
+// data differs from have's (nil have: a new Secret), and otherwise keeps
+// have's stamp, or none: a Secret adopted unchanged has no known change
+// time.
+func markValueChange(want, have *corev1.Secret, now time.Time) {
+	if have != nil && maps.EqualFunc(want.Data, have.Data, bytes.Equal) {
+		if v, ok := have.Annotations[ValueChangedAnnotation]; ok {
+			if want.Annotations == nil {
+				want.Annotations = map[string]string{}
+			}
+			want.Annotations[ValueChangedAnnotation] = v
+		} else {
+			delete(want.Annotations, ValueChangedAnnotation)
+		}
+		return
+	}
+	if want.Annotations == nil {
+		want.Annotations = map[string]string{}
+	}
+	want.Annotations[ValueChangedAnnotation] = now.UTC().Format(time.RFC3339)
+}
 
 // objectHash is ESO's ObjectHash: sha3-224 of the value printed with %+v.
 // Using the same function keeps the data-hash annotation of ESO-made

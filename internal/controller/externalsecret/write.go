@@ -54,6 +54,7 @@ func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name st
 	if current == nil {
 		if policy != esv1.CreatePolicyMerge {
 			want := desired(es, name, nil, rend)
+			markValueChange(want, nil, r.now())
 			if policy == esv1.CreatePolicyOwner {
 				if err := setOwner(want, es); err != nil {
 					return "", err
@@ -77,6 +78,7 @@ func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name st
 		}
 	}
 	want := desired(es, name, current, rend)
+	markValueChange(want, current, r.now())
 	if policy == esv1.CreatePolicyOwner {
 		if err := setOwner(want, es); err != nil {
 			return "", err

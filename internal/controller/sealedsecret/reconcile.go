@@ -44,6 +44,10 @@ const (
 	// separated, so a settled SealedSecret can report them without
 	// decrypting.
 	KeyFingerprintsAnnotation = "sealedsecrets.keyward.dev/key-fingerprints"
+	// ValueChangedAnnotation is when the Secret's data last changed
+	// (RFC 3339, UTC), kept across writes that leave the data as it was,
+	// so `keyward audit age` tells a rotated value from a rewritten one.
+	ValueChangedAnnotation = "sealedsecrets.keyward.dev/value-changed-at"
 
 	// digestVersion changes when the way Secrets are built changes, so
 	// Secrets made by an older build are rebuilt.

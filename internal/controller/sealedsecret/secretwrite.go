@@ -4,8 +4,11 @@ package sealedsecret
 // on whose Secret may be overwritten.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -81,7 +84,7 @@ func (e *unmanagedError) Error() string {
 func (r *Reconciler) write(ctx context.Context, ss *ssv1.SealedSecret, desired *corev1.Secret, known bool) error {
 	key := client.ObjectKeyFromObject(desired)
 	if !known {
-		err := r.Client.Create(ctx, desired.DeepCopy())
+		err := r.Client.Create(ctx, markValueChange(desired.DeepCopy(), nil, r.now()))
 		if err == nil {
 			return nil
 		}
@@ -92,7 +95,7 @@ func (r *Reconciler) write(ctx context.Context, ss *ssv1.SealedSecret, desired *
 	existing := &corev1.Secret{}
 	if err := r.APIReader.Get(ctx, key, existing); err != nil {
 		if apierrors.IsNotFound(err) {
-			if err := r.Client.Create(ctx, desired.DeepCopy()); err != nil {
+			if err := r.Client.Create(ctx, markValueChange(desired.DeepCopy(), nil, r.now())); err != nil {
 				return secretwrite.Wrap("creating", key.String(), err)
 			}
 			return nil
@@ -103,7 +106,7 @@ func (r *Reconciler) write(ctx context.Context, ss *ssv1.SealedSecret, desired *
 		existing.Annotations[ssv1.ManagedAnnotation] != "true" && existing.Annotations[ssv1.PatchAnnotation] != "true" {
 		return &unmanagedError{name: key.Name}
 	}
-	updated := merged(existing, desired)
+	updated := markValueChange(merged(existing, desired), existing, r.now())
 	if equality.Semantic.DeepEqual(existing, updated) {
 		return nil
 	}
@@ -111,6 +114,29 @@ func (r *Reconciler) write(ctx context.Context, ss *ssv1.SealedSecret, desired *
 		return secretwrite.Wrap("updating", key.String(), err)
 	}
 	return nil
+}
+
+// markValueChange stamps ValueChangedAnnotation on out with now when its
+// data differs from before's (nil before: a new Secret), and otherwise
+// keeps before's stamp, or none: a Secret adopted unchanged has no known
+// change time. It returns out.
+func markValueChange(out, before *corev1.Secret, now time.Time) *corev1.Secret {
+	if before != nil && maps.EqualFunc(out.Data, before.Data, bytes.Equal) {
+		if v, ok := before.Annotations[ValueChangedAnnotation]; ok {
+			if out.Annotations == nil {
+				out.Annotations = map[string]string{}
+			}
+			out.Annotations[ValueChangedAnnotation] = v
+		} else {
+			delete(out.Annotations, ValueChangedAnnotation)
+		}
+		return out
+	}
+	if out.Annotations == nil {
+		out.Annotations = map[string]string{}
+	}
+	out.Annotations[ValueChangedAnnotation] = now.UTC().Format(time.RFC3339)
+	return out
 }
 
 // merged is existing with desired applied: merged in patch mode (owner
