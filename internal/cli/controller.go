@@ -136,6 +136,7 @@ SIGUSR1 makes a new sealing key.`,
 	f.BoolVar(&opts.Audit.Enabled, "enable-audit", false, "run the audit checks that need no etcd access (access, age, reuse, exposure) every --audit-interval; "+
 		"findings become keyward_audit_findings{check,severity} and Events (needs deploy/components/audit's RBAC)")
 	f.DurationVar(&opts.Audit.Interval, "audit-interval", manager.DefaultAuditInterval, "time between audit runs")
+	f.DurationVar(&opts.Audit.MaxAge, "audit-max-age", 90*24*time.Hour, "the age check's limit: a Secret value unchanged for longer is a finding")
 	f.StringArrayVar(&auditAllow, "audit-allow", nil, "an expected reader of Secrets, as 'keyward audit access --allow' takes it (repeatable)")
 	sealed.register(f)
 	watch.register(f)

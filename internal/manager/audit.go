@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -10,7 +11,10 @@ import (
 
 	"github.com/keyward/keyward/internal/audit"
 	"github.com/keyward/keyward/internal/audit/access"
+	"github.com/keyward/keyward/internal/audit/age"
+	"github.com/keyward/keyward/internal/audit/exposure"
 	"github.com/keyward/keyward/internal/audit/inventory"
+	"github.com/keyward/keyward/internal/audit/reuse"
 	"github.com/keyward/keyward/internal/controller/auditrun"
 	"github.com/keyward/keyward/internal/eventrec"
 )
@@ -24,14 +28,17 @@ type AuditOptions struct {
 	Allowed []access.Subject
 	// MaxEvents caps the Events of one run; 100 when 0.
 	MaxEvents int
+	// MaxAge is the age check's limit (its default when 0).
+	MaxAge time.Duration
 }
 
 // DefaultAuditInterval is how often the audit runs unless told otherwise.
 const DefaultAuditInterval = time.Hour
 
 // auditChecks are the checks that need no etcd access and no input but the
-// cluster, as `keyward audit` runs them.
-func auditChecks(o AuditOptions) []auditrun.Check {
+// cluster, as `keyward audit` runs them. key keys the in-memory hashes that
+// reuse and exposure compare values by; it never leaves the process.
+func auditChecks(o AuditOptions, key []byte) []auditrun.Check {
 	return []auditrun.Check{
 		{Name: "access", Need: inventory.RBAC | inventory.ServiceAccounts | inventory.Pods | inventory.SecretNames,
 			Run: func(_ context.Context, s *inventory.Snapshot) (*audit.Result, error) {
@@ -44,6 +51,18 @@ func auditChecks(o AuditOptions) []auditrun.Check {
 					return nil, err
 				}
 				return access.Check(rep, access.CheckOptions{Allowed: o.Allowed}), nil
+			}},
+		{Name: "age", Need: inventory.SecretNames,
+			Run: func(_ context.Context, s *inventory.Snapshot) (*audit.Result, error) {
+				return age.Check(s, age.Options{MaxAge: o.MaxAge}), nil
+			}},
+		{Name: "reuse", Need: inventory.SecretValues,
+			Run: func(_ context.Context, s *inventory.Snapshot) (*audit.Result, error) {
+				return reuse.Check([]reuse.Input{{Snapshot: s}}, reuse.Options{Key: key})
+			}},
+		{Name: "exposure", Need: inventory.SecretValues | inventory.ConfigMaps | inventory.Events | inventory.Pods | inventory.Workloads | inventory.NetworkPolicies,
+			Run: func(_ context.Context, s *inventory.Snapshot) (*audit.Result, error) {
+				return exposure.Check(s, exposure.Options{Key: key})
 			}},
 	}
 }
@@ -72,8 +91,12 @@ func addAudit(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("audit: hash key: %w", err)
+	}
 	return mgr.Add(&auditrun.Runner{
-		Lister: lister, Checks: auditChecks(o), Interval: o.Interval,
+		Lister: lister, Checks: auditChecks(o, key), Interval: o.Interval,
 		Recorder: rec, Metrics: metrics, MaxEvents: o.MaxEvents,
 		Log: mgr.GetLogger().WithName("audit"),
 	})

@@ -124,7 +124,22 @@ func TestControllerAuditAlertsOnANewReader(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// And a copy of the value in a ConfigMap: an exposure finding.
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings"},
+		Data: map[string]string{"API_KEY": planted}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	waitFor(t, 30*time.Second, "the new cluster-wide reader counted", func() bool { return high() > before })
+	waitFor(t, 30*time.Second, "the ConfigMap copy counted", func() bool {
+		n, _ := gatherValue(reg, "keyward_audit_findings", map[string]string{"check": "exposure", "severity": "high"})
+		return n >= 1
+	})
+	for _, check := range []string{"age", "reuse"} {
+		if _, ok := gatherValue(reg, "keyward_audit_findings", map[string]string{"check": check, "severity": "high"}); !ok {
+			t.Errorf("no keyward_audit_findings series for check %s", check)
+		}
+	}
 	var events []corev1.Event
 	waitFor(t, 30*time.Second, "an Event on api-key for the exec path", func() bool {
 		l, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
