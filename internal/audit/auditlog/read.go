@@ -52,8 +52,12 @@ type ObjectRef struct {
 }
 
 // Stages of an audit event; only the last stage of a request counts, so a
-// request is counted once whatever stages the policy keeps.
+// request is counted once whatever stages the policy keeps. A watch is the
+// exception: it logs ResponseComplete only when it ends, so one still open
+// when the log is read is counted from its ResponseStarted (the auditID
+// keeps it from being counted twice).
 const (
+	StageResponseStarted  = "ResponseStarted"
 	StageResponseComplete = "ResponseComplete"
 	StagePanic            = "Panic"
 )
@@ -233,11 +237,15 @@ func (r *Reader) line(name string, n int, line []byte, fn func(*Event)) {
 		r.Problems = append(r.Problems, &LineError{File: name, Line: n, Err: err})
 		return
 	}
-	if ev.Stage != StageResponseComplete && ev.Stage != StagePanic {
+	watch := ev.Verb == "watch"
+	if ev.Stage != StageResponseComplete && ev.Stage != StagePanic && !(watch && ev.Stage == StageResponseStarted) {
 		return
 	}
 	if r.isDuplicate(ev.AuditID) {
-		r.Duplicates++
+		// A watch's two stages are one request, not a copy across files.
+		if !watch {
+			r.Duplicates++
+		}
 		return
 	}
 	r.Events++

@@ -80,15 +80,18 @@ func TestReader(t *testing.T) {
 			events: 3,
 		},
 		{
-			name: "only the last stage of a request counts",
+			// alice's watch logs three stages and counts once; carol's is
+			// still open (no ResponseComplete yet) and counts too.
+			name: "each request counts once, open watches included",
 			files: map[string][]byte{"audit.log": []byte(lines(
 				ev("w1", "RequestReceived", "watch", "alice", "ns", "", 200),
 				ev("w1", "ResponseStarted", "watch", "alice", "ns", "", 200),
 				ev("w1", StageResponseComplete, "watch", "alice", "ns", "", 200),
 				ev("p1", StagePanic, "get", "bob", "ns", "db", 500),
 				ev("s1", "ResponseStarted", "watch", "carol", "ns", "", 200),
+				ev("g1", "ResponseStarted", "get", "dave", "ns", "db", 200),
 			))},
-			events: 2,
+			events: 3,
 		},
 		{
 			name:   "gzip told by magic bytes, not by name",
