@@ -168,6 +168,7 @@ Exit status: 0 clean, 1 a finding at or above --fail-on, 2 a check failed (the o
 func auditChecks(f *auditFlags) []*auditCheck {
 	return []*auditCheck{
 		accessCheck(f),
+		encryptionCheck(f),
 	}
 }
 

@@ -183,6 +183,7 @@ func Lint(file string, data []byte) (*Config, []audit.Finding, error) {
 			findings = append(findings, finding("no-rotation", sev, file, first.Line, msg))
 		}
 	}
+	slices.SortStableFunc(findings, func(a, b audit.Finding) int { return a.Object.Line - b.Object.Line })
 	return cfg, findings, nil
 }
 

@@ -117,7 +117,7 @@ func Dial(ctx context.Context, cfg clientv3.Config) (*clientv3.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd %s: %w", strings.Join(cfg.Endpoints, ","), err)
 	}
-	var errs []error
+	var errs []string
 	for _, ep := range cfg.Endpoints {
 		sctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 		_, err := c.Status(sctx, ep)
@@ -125,8 +125,11 @@ func Dial(ctx context.Context, cfg clientv3.Config) (*clientv3.Client, error) {
 		if err == nil {
 			return c, nil
 		}
-		errs = append(errs, fmt.Errorf("etcd endpoint %s: %w", ep, err))
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within %s (is it etcd's client URL, and are the TLS files right?): %w", cfg.DialTimeout, err)
+		}
+		errs = append(errs, fmt.Sprintf("etcd endpoint %s: %v", ep, err))
 	}
 	c.Close()
-	return nil, errors.Join(errs...)
+	return nil, errors.New(strings.Join(errs, "; "))
 }
