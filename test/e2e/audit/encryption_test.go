@@ -9,11 +9,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -114,6 +116,22 @@ func TestEncryptionAtRest(t *testing.T) {
 		t.Errorf("table without encryption lacks the note:\n%s", r.stdout)
 	}
 
+	// Under `keyward audit` the check is skipped without etcd or a file,
+	// and runs with them.
+	r = keyward(t, "audit", "--no-progress", "--kubeconfig", cluster.Kubeconfig)
+	runs = append(runs, r)
+	if !strings.Contains(r.stdout, "encryption: skipped: needs --etcd-endpoint") {
+		t.Errorf("keyward audit: no skip note for encryption:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = keyward(t, "audit", "--no-progress", "--kubeconfig", cluster.Kubeconfig, "--etcd-endpoint", cluster.EtcdURL, "-o", "json")
+	runs = append(runs, r)
+	var all struct {
+		Encryption []encryption.Record `json:"encryption"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil || len(all.Encryption) < 2 {
+		t.Errorf("keyward audit --etcd-endpoint -o json: %v, %d encryption records\n%s", err, len(all.Encryption), r.stderr)
+	}
+
 	// 2. Turn on aescbc; Secrets written before stay plaintext.
 	k1 := aescbcKey(t)
 	dir := t.TempDir()
@@ -182,6 +200,25 @@ func TestEncryptionAtRest(t *testing.T) {
 			t.Errorf("%s: value changed by --fix", k)
 		}
 	}
+	// Paging gives the same answer as one big page.
+	etcd, err := encryption.Dial(ctx, clientv3.Config{Endpoints: []string{cluster.EtcdURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer etcd.Close()
+	whole, err := encryption.Read(ctx, etcd, encryption.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := 0
+	paged, err := encryption.Read(ctx, etcd, encryption.ReadOptions{PageSize: 1, Progress: func(int) { pages++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(whole, paged) || len(whole) < 3 || pages != len(whole) {
+		t.Errorf("read in pages of 1: %d Secrets in %d pages, want the %d of one read", len(paged), pages, len(whole))
+	}
+
 	values := []string{k1, k2}
 	for _, v := range planted {
 		values = append(values, v)
