@@ -238,6 +238,10 @@ func TestEncryptionBadInput(t *testing.T) {
 	}
 	dead := "http://" + l.Addr().String()
 	l.Close()
+	notPEM := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -247,6 +251,7 @@ func TestEncryptionBadInput(t *testing.T) {
 		{"nothing to check", nil, "pass --etcd-endpoint"},
 		{"fix without etcd", []string{"--encryption-config", "x.yaml", "--fix"}, "--fix needs --etcd-endpoint"},
 		{"missing config file", []string{"--encryption-config", filepath.Join(t.TempDir(), "none.yaml")}, "--encryption-config: open"},
+		{"CA file without PEM", []string{"--etcd-endpoint", dead, "--etcd-cacert", notPEM}, "--etcd-cacert " + notPEM + ": no PEM certificate"},
 		{"cert without key", []string{"--etcd-endpoint", dead, "--etcd-cert", "c.pem"}, "--etcd-cert and --etcd-key go together"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
