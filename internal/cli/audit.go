@@ -176,6 +176,7 @@ Exit status: 0 clean, 1 a finding at or above --fail-on, 2 a check failed (the o
 func auditChecks(f *auditFlags) []*auditCheck {
 	return []*auditCheck{
 		accessCheck(f),
+		encryptionCheck(f),
 		ageCheck(f),
 		reuseCheck(f),
 		exposureCheck(f),

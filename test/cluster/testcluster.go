@@ -146,6 +146,19 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 }
 
 func (c *Cluster) finishStart(ctx context.Context, cfg *rest.Config, opts Options) error {
+	if err := c.connect(cfg); err != nil {
+		return err
+	}
+	if !opts.NoControllerManager {
+		if err := c.startControllerManager(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// connect makes the admin user, its kubeconfig and the clients.
+func (c *Cluster) connect(cfg *rest.Config) error {
 	// A named admin user gives a kubeconfig that other processes (the
 	// controller manager, kubectl, keyward itself) can use.
 	admin, err := c.env.AddUser(envtest.User{Name: "keyward-admin", Groups: []string{"system:masters"}}, cfg)
@@ -171,10 +184,33 @@ func (c *Cluster) finishStart(ctx context.Context, cfg *rest.Config, opts Option
 	if c.Clientset, err = kubernetes.NewForConfig(c.Config); err != nil {
 		return fmt.Errorf("testcluster: admin clientset: %w", err)
 	}
-	if !opts.NoControllerManager {
-		if err := c.startControllerManager(); err != nil {
-			return err
-		}
+	return nil
+}
+
+// RestartAPIServer restarts kube-apiserver on the same etcd and port with
+// args set (replacing earlier values of those flags), as an operator does
+// to turn on encryption at rest. The server gets new serving certificates,
+// so Config, Client, Clientset and Kubeconfig are replaced; a running
+// kube-controller-manager is restarted to trust them.
+func (c *Cluster) RestartAPIServer(ctx context.Context, args map[string][]string) error {
+	api := c.env.ControlPlane.GetAPIServer()
+	if err := api.Stop(); err != nil {
+		return fmt.Errorf("testcluster: stopping kube-apiserver: %w", err)
+	}
+	for name, values := range args {
+		api.Configure().Set(name, values...)
+	}
+	if err := api.Start(); err != nil {
+		return fmt.Errorf("testcluster: restarting kube-apiserver with %v: %w", args, err)
+	}
+	c.env.Config.CAData = api.SecureServing.CA
+	if err := c.connect(c.env.Config); err != nil {
+		return err
+	}
+	if c.kcm != nil && c.kcm.Process != nil {
+		proc.Stop(c.kcm.Process, c.kcmErr, 5*time.Second)
+		c.kcmLog.Close()
+		return c.startControllerManager()
 	}
 	return nil
 }
