@@ -62,12 +62,19 @@ type result struct {
 	commandLine string
 }
 
-// keyward runs the command line in-process, as `keyward args...`.
+// keyward runs the command line in-process, as `keyward args...`, with a
+// home folder of the test's own (where reuse keeps its HMAC key).
 func keyward(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
+	home := t.TempDir()
 	code := cli.Main(append([]string{"keyward"}, args...), cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut},
-		func(string) string { return "" })
+		func(name string) string {
+			if name == "HOME" {
+				return home
+			}
+			return ""
+		})
 	return result{code: code, stdout: out.String(), stderr: errOut.String(), commandLine: strings.Join(args, " ")}
 }
 
