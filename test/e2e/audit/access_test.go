@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 
@@ -175,6 +176,31 @@ func TestAccessOnRealCluster(t *testing.T) {
 		noLeak(t, r, plantedDB)
 	})
 
+	t.Run("one check fails, the others report", func(t *testing.T) {
+		dead := "http://" + unusedAddr(t)
+		r := keyward(t, "audit", "--kubeconfig", c.Kubeconfig, "-n", "aud-a", "--etcd-endpoint", dead, "-o", "json")
+		if r.code != 2 || !strings.Contains(r.stderr, dead) {
+			t.Fatalf("exit %d, want 2 naming the etcd endpoint: %s", r.code, r.stderr)
+		}
+		var rep struct {
+			Access   []grantRec        `json:"access"`
+			Exposure []json.RawMessage `json:"exposure"`
+			Errors   []struct {
+				Check, Error string
+			} `json:"errors"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("keyward audit -o json: %v\n%s", err, r.stdout)
+		}
+		if len(rep.Access) == 0 || rep.Exposure == nil {
+			t.Errorf("the checks that could run did not report: %s", r.stdout)
+		}
+		if len(rep.Errors) != 1 || rep.Errors[0].Check != "encryption" || !strings.Contains(rep.Errors[0].Error, dead) {
+			t.Errorf("errors %+v, want the encryption check naming %s", rep.Errors, dead)
+		}
+		noLeak(t, r, plantedDB)
+	})
+
 	t.Run("kubeconfig without rights", func(t *testing.T) {
 		cfg, err := c.ServiceAccountConfig(ctx, "aud-b", "nobody")
 		if err != nil {
@@ -188,6 +214,18 @@ func TestAccessOnRealCluster(t *testing.T) {
 			t.Errorf("a failed check printed a result: %s", r.stdout)
 		}
 	})
+}
+
+// unusedAddr is a loopback address nothing listens on.
+func unusedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }
 
 // plantAccessCases creates, in aud-a, aud-b and aud-c, one subject per path
