@@ -151,3 +151,35 @@ func TestProgressIsQuietOnShortRunsAndThrottled(t *testing.T) {
 	nilP.Update("x", 1, 1)
 	nilP.Done()
 }
+
+// The streamed JSON is byte for byte what encoding/json writes for the same
+// values, so readers see no difference.
+func TestWriteJSONStreamsAsEncodingJSON(t *testing.T) {
+	recs := []rec{{"db", High}, {"a<b→c", None}}
+	results := []*Result{{Check: "access", Records: recs}, {Check: "age"}}
+	want := func(v any) string {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	var one bytes.Buffer
+	if err := Write(&one, "json", Report{Results: results[:1], Single: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := one.String(); got != want(recs) {
+		t.Errorf("single check:\n%s\nwant\n%s", got, want(recs))
+	}
+	var all bytes.Buffer
+	if err := Write(&all, "json", Report{Results: results, Skipped: []string{"log: skipped"}}); err != nil {
+		t.Fatal(err)
+	}
+	obj := map[string]any{"access": recs, "age": []any{}, "findings": []Finding{}, "errors": []Failed{}, "skipped": []string{"log: skipped"}}
+	if got := all.String(); got != want(obj) {
+		t.Errorf("combined:\n%s\nwant\n%s", got, want(obj))
+	}
+}

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -87,31 +89,99 @@ func records(r *Result) any {
 	return r.Records
 }
 
+// writeJSON streams the report: each record is encoded on its own, so a
+// report of tens of thousands of records is never held twice in memory
+// (records, then one buffer of all their JSON). The bytes are those of
+// json.Encoder with a two-space indent.
 func writeJSON(w io.Writer, rep Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
+	bw := bufio.NewWriterSize(w, 64<<10)
 	if rep.Single && len(rep.Results) == 1 {
-		return enc.Encode(records(rep.Results[0]))
+		if err := writeArray(bw, records(rep.Results[0]), ""); err != nil {
+			return err
+		}
+		if _, err := bw.WriteString("\n"); err != nil {
+			return err
+		}
+		return bw.Flush()
 	}
-	failed := rep.Failed
-	out := map[string]any{}
 	findings := []Finding{}
+	fields := map[string]any{}
 	for _, r := range rep.Results {
-		out[r.Check] = records(r)
+		fields[r.Check] = records(r)
 		findings = append(findings, r.Findings...)
 	}
-	out["findings"] = findings
-	if failed == nil {
-		failed = []Failed{}
+	fields["findings"] = findings
+	fields["errors"] = cmpOr(rep.Failed, []Failed{})
+	fields["skipped"] = cmpOr(rep.Skipped, []string{})
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
 	}
-	out["errors"] = failed
-	skipped := rep.Skipped
-	if skipped == nil {
-		skipped = []string{}
+	sort.Strings(keys)
+	bw.WriteString("{\n")
+	for i, k := range keys {
+		name, _ := json.Marshal(k)
+		bw.WriteString("  " + string(name) + ": ")
+		if err := writeArray(bw, fields[k], "  "); err != nil {
+			return err
+		}
+		if i < len(keys)-1 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
 	}
-	out["skipped"] = skipped
-	return enc.Encode(out)
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+func cmpOr[T any](v []T, empty []T) []T {
+	if v == nil {
+		return empty
+	}
+	return v
+}
+
+// writeArray writes the slice v as an indented JSON array whose lines
+// start with prefix, one element at a time.
+func writeArray(w *bufio.Writer, v any, prefix string) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice {
+		return fmt.Errorf("report records are a %s, not a list", rv.Kind())
+	}
+	if rv.Len() == 0 {
+		_, err := w.WriteString("[]")
+		return err
+	}
+	w.WriteString("[\n")
+	for i := range rv.Len() {
+		b, err := marshalIndent(rv.Index(i).Interface(), prefix+"  ")
+		if err != nil {
+			return err
+		}
+		w.WriteString(prefix + "  ")
+		w.Write(b)
+		if i < rv.Len()-1 {
+			w.WriteString(",")
+		}
+		if _, err := w.WriteString("\n"); err != nil {
+			return err
+		}
+	}
+	_, err := w.WriteString(prefix + "]")
+	return err
+}
+
+// marshalIndent is json.MarshalIndent without HTML escaping (a "→" or "<"
+// in a via chain stays readable).
+func marshalIndent(v any, prefix string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent(prefix, "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // SARIF 2.1.0, the subset code-scanning services read. Findings about cluster

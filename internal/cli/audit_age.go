@@ -29,7 +29,7 @@ Severity: medium over --max-age, high over twice it. service-account-token and H
 Secrets are skipped. Reads Secrets' metadata only, never their values.`,
 		example: `  keyward audit age
   keyward audit age --max-age 30d -n payments -o json`,
-		need: inventory.SecretNames,
+		need: inventory.SecretNames | inventory.SecretHistory,
 		flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&maxAge, "max-age", maxAge, `longest a value may go unchanged: days ("90d") or a duration ("2160h")`)
 		},

@@ -52,7 +52,7 @@ func auditChecks(o AuditOptions, key []byte) []auditrun.Check {
 				}
 				return access.Check(rep, access.CheckOptions{Allowed: o.Allowed}), nil
 			}},
-		{Name: "age", Need: inventory.SecretNames,
+		{Name: "age", Need: inventory.SecretNames | inventory.SecretHistory,
 			Run: func(_ context.Context, s *inventory.Snapshot) (*audit.Result, error) {
 				return age.Check(s, age.Options{MaxAge: o.MaxAge}), nil
 			}},

@@ -32,7 +32,16 @@ const (
 	Events                           // core/v1 Events
 	NetworkPolicies                  // NetworkPolicies
 	Workloads                        // Deployments, StatefulSets, DaemonSets
+	// SecretHistory keeps Secrets' managedFields (when each writer last
+	// wrote), which only the age check reads. Every other object's
+	// managedFields are dropped as pages arrive: at cluster scale they
+	// are a good part of what a listing holds.
+	SecretHistory
 )
+
+// lastApplied is kubectl's copy of what it applied: on a Secret applied
+// from a manifest it holds the values, and nothing reading names needs it.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // Snapshot is what was listed. Slices are nil for kinds not asked for.
 type Snapshot struct {
@@ -73,6 +82,8 @@ type Options struct {
 	PageSize int64
 	// Progress, when set, hears how many objects each kind has so far.
 	Progress func(kind string, n int)
+
+	keepManagedFields bool
 }
 
 // Loader lists from one cluster.
@@ -104,6 +115,7 @@ func (l *Loader) Load(ctx context.Context, need Need, o Options) (*Snapshot, err
 	}
 	s := &Snapshot{}
 	ns := o.Namespace
+	o.keepManagedFields = need&SecretHistory != 0
 	var err error
 	step := func(kind string, f func() error) {
 		if err != nil {
@@ -187,6 +199,7 @@ func (l *Loader) Load(ctx context.Context, need Need, o Options) (*Snapshot, err
 					out := make([]metav1.ObjectMeta, len(r.Items))
 					for i := range r.Items {
 						out[i] = r.Items[i].ObjectMeta
+						delete(out[i].Annotations, lastApplied)
 					}
 					return out, r.Continue
 				})
@@ -260,7 +273,9 @@ func items[T any, R any](r R, err error, get func() ([]T, string)) ([]T, string,
 	return t, cont, nil
 }
 
-// pages follows continue tokens until the list is whole.
+// pages follows continue tokens until the list is whole, dropping each
+// object's managedFields unless o.keepManagedFields (Secrets for the age
+// check).
 func pages[T any](ctx context.Context, o Options, kind string, list func(metav1.ListOptions) ([]T, string, error)) ([]T, error) {
 	var all []T
 	opts := metav1.ListOptions{Limit: o.PageSize}
@@ -271,6 +286,13 @@ func pages[T any](ctx context.Context, o Options, kind string, list func(metav1.
 		page, cont, err := list(opts)
 		if err != nil {
 			return nil, err
+		}
+		if !(o.keepManagedFields && kind == "secrets") {
+			for i := range page {
+				if m, ok := any(&page[i]).(metav1.Object); ok {
+					m.SetManagedFields(nil)
+				}
+			}
 		}
 		all = append(all, page...)
 		if o.Progress != nil {
