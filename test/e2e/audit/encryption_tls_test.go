@@ -79,8 +79,8 @@ func TestEncryptionOverTLS(t *testing.T) {
 	// What an API server with --etcd-prefix=/cluster-a writes: a plaintext
 	// Secret (protobuf) and one under aescbc.
 	for key, value := range map[string]string{
-		"/cluster-a/secrets/prod/plain":   "k8s\x00\n\x0c\n\x02v1\x12\x06Secret" + planted,
-		"/cluster-a/secrets/prod/sealed":  "k8s:enc:aescbc:v1:k1:" + strings.Repeat("\x9f", 48),
+		"/cluster-a/secrets/prod/plain":    "k8s\x00\n\x0c\n\x02v1\x12\x06Secret" + planted,
+		"/cluster-a/secrets/prod/sealed":   "k8s:enc:aescbc:v1:k1:" + strings.Repeat("\x9f", 48),
 		"/registry/secrets/prod/elsewhere": "k8s\x00" + planted,
 	} {
 		if _, err := kv.Put(ctx, key, value); err != nil {
