@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -231,4 +232,49 @@ func absent(t *testing.T, objs []*unstructured.Unstructured, kind, name string) 
 	if manifests.Find(objs, kind, name) != nil {
 		t.Errorf("%s %s rendered, want none", kind, name)
 	}
+}
+
+// TestAudit checks audit.enabled: the ClusterRole make generate writes for
+// the scheduled audit, bound to the controller, and its flags; refused with
+// watchNamespaces, which the audit cannot honour.
+func TestAudit(t *testing.T) {
+	objs := render(t, map[string]any{"audit": map[string]any{"enabled": true, "interval": "30m",
+		"allow": []any{"ServiceAccount/velero/velero"}}})
+	role := manifests.Find(objs, "ClusterRole", "keyward-audit")
+	if role == nil || manifests.Find(objs, "ClusterRoleBinding", "keyward-audit") == nil {
+		t.Fatal("audit.enabled renders no keyward-audit ClusterRole and binding")
+	}
+	shipped, err := manifests.Parse(mustRead(t, filepath.Join(root, "deploy", "components", "audit", "role.yaml")))
+	if err != nil || len(shipped) != 1 {
+		t.Fatalf("deploy/components/audit/role.yaml: %v", err)
+	}
+	if !reflect.DeepEqual(role.Object["rules"], shipped[0].Object["rules"]) {
+		t.Errorf("chart's audit rules differ from deploy/components/audit/role.yaml")
+	}
+	d, err := manifests.Deployment(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := manifests.Args(d)
+	for _, want := range []string{"--enable-audit", "--audit-interval=30m", "--audit-allow=ServiceAccount/velero/velero"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("controller arguments %v lack %s", args, want)
+		}
+	}
+	if d, err := manifests.Deployment(render(t, nil)); err != nil || slices.Contains(manifests.Args(d), "--enable-audit") {
+		t.Errorf("the audit is on by default (%v)", err)
+	}
+	if _, err := Render(dir, "keyward", "kube-system", map[string]any{"audit": map[string]any{"enabled": true},
+		"watchNamespaces": []any{"team-a"}}); err == nil || !strings.Contains(err.Error(), "watchNamespaces") {
+		t.Errorf("audit with watchNamespaces: %v, want a refusal naming watchNamespaces", err)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

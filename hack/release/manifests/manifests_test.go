@@ -49,6 +49,7 @@ func TestKustomizations(t *testing.T) {
 		replicas  int32
 		namespace string // the environment's namespace, if any
 		proxySvc  bool   // kube-system/sealed-secrets-controller
+		audit     bool   // the scheduled audit (deploy/components/audit)
 	}{
 		{dir: "deploy", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-external-secrets", "keyward-sealed-secrets"}, replicas: 1, proxySvc: true},
 		{dir: "deploy/sealed-secrets", crds: ssCRDs, roles: []string{"keyward-sealed-secrets"}, disabled: allControllers, replicas: 1, proxySvc: true},
@@ -56,7 +57,7 @@ func TestKustomizations(t *testing.T) {
 		{dir: "deploy/overlays/development", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-external-secrets", "keyward-sealed-secrets"}, replicas: 1, namespace: "aura-development", proxySvc: true},
 		{dir: "deploy/overlays/staging", crds: ssCRDs, roles: []string{"keyward-sealed-secrets"}, disabled: allControllers, replicas: 2, namespace: "aura-staging", proxySvc: true},
 		{dir: "deploy/overlays/namespaced", crds: append(slices.Clone(ssCRDs), esCRDs...), disabled: []string{"clusterexternalsecret", "clustersecretstore"}, replicas: 1, namespace: "team-a", proxySvc: true},
-		{dir: "deploy/overlays/production", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-external-secrets", "keyward-sealed-secrets"}, replicas: 2, namespace: "aura-production", proxySvc: true},
+		{dir: "deploy/overlays/production", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-audit", "keyward-external-secrets", "keyward-sealed-secrets"}, replicas: 2, namespace: "aura-production", proxySvc: true, audit: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
@@ -86,6 +87,9 @@ func TestKustomizations(t *testing.T) {
 			}
 			if got, want := sorted(Disabled(Args(d))), sorted(tt.disabled); !slices.Equal(got, want) {
 				t.Errorf("switched-off controllers = %v, want %v", got, want)
+			}
+			if got := slices.Contains(Args(d), "--enable-audit"); got != tt.audit {
+				t.Errorf("--enable-audit in the controller's arguments = %v, want %v", got, tt.audit)
 			}
 			if d.Spec.Replicas == nil || *d.Spec.Replicas != tt.replicas {
 				t.Errorf("replicas = %v, want %d", d.Spec.Replicas, tt.replicas)
