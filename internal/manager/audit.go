@@ -87,7 +87,7 @@ func addAudit(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
-	metrics, err := auditrun.NewMetrics(opts.Registry)
+	metrics, err := auditrun.NewMetrics(registerer(opts.Registry))
 	if err != nil {
 		return err
 	}

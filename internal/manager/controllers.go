@@ -3,6 +3,9 @@ package manager
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
@@ -11,6 +14,7 @@ import (
 	"github.com/keyward/keyward/internal/controller/pushsecret"
 	"github.com/keyward/keyward/internal/controller/secretstore"
 	"github.com/keyward/keyward/internal/eventrec"
+	"github.com/keyward/keyward/internal/valueage"
 )
 
 // Only enables the named controllers and switches off every other one.
@@ -45,6 +49,12 @@ func Controllers() []Controller {
 			if err != nil {
 				return err
 			}
+			env.ValueAges.Add(valueage.Source{Owner: "ExternalSecret", Annotation: externalsecret.ValueChangedAnnotation,
+				List: func(ctx context.Context) ([]corev1.Secret, error) {
+					var l corev1.SecretList
+					err := mgr.GetCache().List(ctx, &l, client.MatchingLabels{esv1.LabelManaged: esv1.LabelManagedValue})
+					return l.Items, err
+				}})
 			return (&externalsecret.Reconciler{
 				Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Providers: env.Providers,
 				Recorder: rec, Metrics: externalsecret.NewMetrics(env.Registry),

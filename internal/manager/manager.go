@@ -40,6 +40,7 @@ import (
 	providerkube "github.com/keyward/keyward/internal/provider/kubernetes"
 	"github.com/keyward/keyward/internal/provider/vault"
 	"github.com/keyward/keyward/internal/storeruntime"
+	"github.com/keyward/keyward/internal/valueage"
 )
 
 // Options configure the manager.
@@ -99,6 +100,9 @@ type Env struct {
 	// ServiceAccount tokens) through the core/v1 API alone.
 	Kube          corev1client.CoreV1Interface
 	SealedSecrets SealedSecretsOptions
+	// ValueAges is keyward_secret_value_age_seconds; each controller that
+	// writes Secrets adds its cache as a source.
+	ValueAges *valueage.Collector
 }
 
 // Controller is one controller the manager can run.
@@ -213,8 +217,13 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		ctrl.Log.WithName("setup").Info("namespaced SecretStores naming no credentials act with the controller's own identity " +
 			"(--namespaced-stores-may-use-controller-identity); every namespace user can reach what the controller can")
 	}
+	ages := valueage.New()
+	if err := registerer(opts.Registry).Register(ages); err != nil {
+		return nil, fmt.Errorf("registering keyward_secret_value_age_seconds: %w", err)
+	}
 	env := &Env{
-		Manager: mgr,
+		Manager:   mgr,
+		ValueAges: ages,
 		Providers: storeruntime.NewManager(kube, storeruntime.NewMetrics(opts.Registry), opts.Provider,
 			scopeProviders(providers, watch)...),
 		Registry:      opts.Registry,

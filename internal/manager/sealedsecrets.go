@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/keyward/keyward/internal/controller/sealedsecret"
 	"github.com/keyward/keyward/internal/httpapi"
 	"github.com/keyward/keyward/internal/keys"
+	"github.com/keyward/keyward/internal/valueage"
 )
 
 // SealedSecretsOptions configure the SealedSecret controller, its keys and
@@ -92,6 +94,12 @@ func setupSealedSecrets(_ context.Context, env *Env) error {
 	if err := r.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	env.ValueAges.Add(valueage.Source{Owner: "SealedSecret", Annotation: sealedsecret.ValueChangedAnnotation,
+		List: func(ctx context.Context) ([]corev1.Secret, error) {
+			var l corev1.SecretList
+			err := r.Cache.List(ctx, &l)
+			return l.Items, err
+		}})
 	served := []any{"namespaces", "all"}
 	if len(o.Namespaces) > 0 {
 		served[1] = o.Namespaces

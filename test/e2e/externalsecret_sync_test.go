@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,10 @@ func TestExternalSecretGuideShape(t *testing.T) {
 		}
 		if _, err := time.Parse(time.RFC3339, s.Annotations[externalsecret.ValueChangedAnnotation]); err != nil {
 			t.Errorf("%s: value-changed mark (for audit age): %v", name, err)
+		}
+		ageSeries := `keyward_secret_value_age_seconds{name="` + name + `",namespace="` + app + `",owner_kind="ExternalSecret"}`
+		if m := e.metricsText(t); !strings.Contains(m, ageSeries) {
+			t.Errorf("no %s in the controller's metrics", ageSeries)
 		}
 		if s.Labels[esv1.LabelManaged] != "true" || s.Annotations[esv1.AnnotationDataHash] == "" {
 			t.Errorf("%s: ESO's markers missing: labels %v annotations %v", name, s.Labels, s.Annotations)

@@ -45,6 +45,10 @@ func TestSealedSecretLifecycle(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339, sec.Annotations[sealedsecret.ValueChangedAnnotation]); err != nil {
 		t.Errorf("value-changed mark (for audit age): %v", err)
 	}
+	ageSeries := `keyward_secret_value_age_seconds{name="backend-secrets",namespace="` + ns + `",owner_kind="SealedSecret"}`
+	if m := ctl.metricsText(t); !strings.Contains(m, ageSeries) {
+		t.Errorf("no %s in the controller's metrics", ageSeries)
+	}
 	if ref := sec.OwnerReferences[0]; ref.APIVersion != "bitnami.com/v1alpha1" || ref.Kind != "SealedSecret" || ref.BlockOwnerDeletion != nil {
 		t.Fatalf("owner reference %+v", ref)
 	}

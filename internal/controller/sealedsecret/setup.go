@@ -109,7 +109,7 @@ func stripSecret(obj any) (any, error) {
 	if s, ok := obj.(*corev1.Secret); ok {
 		s.Data, s.StringData, s.ManagedFields, s.OwnerReferences = nil, nil, nil, nil
 		ours := map[string]string{}
-		for _, k := range []string{SourceDigestAnnotation, KeyFingerprintsAnnotation} {
+		for _, k := range []string{SourceDigestAnnotation, KeyFingerprintsAnnotation, ValueChangedAnnotation} {
 			if v, ok := s.Annotations[k]; ok {
 				ours[k] = v
 			}
