@@ -13,4 +13,5 @@ func addCommands(root *cobra.Command, s Streams, getenv func(string) string) {
 	root.AddCommand(newKeysCommand(s, getenv))
 	root.AddCommand(newControllerCommand(s, getenv))
 	root.AddCommand(newAuditCommand(s, getenv))
+	root.AddCommand(newRotateCommand(s, getenv))
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -161,17 +162,8 @@ before still opens. Re-seal old manifests with 'keyward reencrypt'.`,
 			if err != nil {
 				return err
 			}
-			labels := map[string]string{keys.KeyLabel: keys.KeyLabelActive}
-			sec, err := keys.CreateKeySecret(cmd.Context(), kube, f.controller.namespace, f.prefix, size, cn, ttl, labels, nil)
-			if err != nil {
-				return err
-			}
-			ks, err := keys.ParseKeySecret(sec)
-			if err != nil || len(ks) == 0 {
-				return fmt.Errorf("reading back key Secret %s/%s: %v", sec.Namespace, sec.Name, err)
-			}
-			fmt.Fprintf(s.Out, "new sealing key %s/%s, fingerprint %s\n", sec.Namespace, sec.Name, ks[0].Fingerprint)
-			return nil
+			_, err = newSealingKey(cmd.Context(), s, kube, f.controller.namespace, f.prefix, size, cn, ttl)
+			return err
 		},
 	}
 	cmd.Flags().IntVar(&size, "key-size", keys.DefaultKeySize, "RSA key size: 2048, 3072 or 4096")
@@ -274,4 +266,20 @@ func writeKeyBackup(s Streams, output, format string, list *corev1.List) error {
 		return err
 	}
 	return writeOutput(s, output, b, privateFile)
+}
+
+// newSealingKey stores a new active key pair in the controller's namespace
+// and says so; it returns the new key's fingerprint.
+func newSealingKey(ctx context.Context, s Streams, kube corev1client.CoreV1Interface, ns, prefix string, size int, cn string, ttl time.Duration) (string, error) {
+	labels := map[string]string{keys.KeyLabel: keys.KeyLabelActive}
+	sec, err := keys.CreateKeySecret(ctx, kube, ns, prefix, size, cn, ttl, labels, nil)
+	if err != nil {
+		return "", err
+	}
+	ks, err := keys.ParseKeySecret(sec)
+	if err != nil || len(ks) == 0 {
+		return "", fmt.Errorf("reading back key Secret %s/%s: %v", sec.Namespace, sec.Name, err)
+	}
+	fmt.Fprintf(s.Out, "new sealing key %s/%s, fingerprint %s\n", sec.Namespace, sec.Name, ks[0].Fingerprint)
+	return ks[0].Fingerprint, nil
 }

@@ -2,6 +2,8 @@ package pushsecret
 
 import (
 	"context"
+	"crypto/sha3"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -29,7 +31,7 @@ func (r *Reconciler) setStatus(ctx context.Context, ps *esv1alpha1.PushSecret, s
 	if synced != nil {
 		ps.Status.SyncedPushSecrets = synced
 		ps.Status.RefreshTime = metav1.NewTime(time.Now().Truncate(time.Second))
-		ps.Status.SyncedResourceVersion = fmt.Sprintf("%d", ps.Generation)
+		ps.Status.SyncedResourceVersion = syncedResourceVersion(ps)
 	}
 	if equality.Semantic.DeepEqual(orig.Status, ps.Status) {
 		return nil
@@ -38,4 +40,13 @@ func (r *Reconciler) setStatus(ctx context.Context, ps *esv1alpha1.PushSecret, s
 		return fmt.Errorf("patching status of PushSecret %s/%s: %w", ps.Namespace, ps.Name, err)
 	}
 	return nil
+}
+
+// syncedResourceVersion is ESO's marker of the state last pushed: the
+// generation and a hash of labels and annotations, so a force-sync
+// annotation shows as pushed once the push after it is done (what `keyward
+// rotate pushsecret` waits for).
+func syncedResourceVersion(ps *esv1alpha1.PushSecret) string {
+	h := sha3.Sum224(fmt.Appendf(nil, "%+v", metav1.ObjectMeta{Labels: ps.Labels, Annotations: ps.Annotations}))
+	return fmt.Sprintf("%d-%s", ps.Generation, hex.EncodeToString(h[:]))
 }

@@ -1,0 +1,251 @@
+// Package rotation drives a rotation from the command line: ask a controller
+// to sync or push now (ESO's force-sync annotation), wait for it to finish,
+// and tell which workloads use the Secrets that will change. It reads and
+// writes API objects only; values never pass through it.
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+)
+
+// ForceSyncAnnotation is ESO's: any new value makes the controller sync now.
+const ForceSyncAnnotation = "force-sync"
+
+// Kinds the command rotates, each in the versions it may be served as, the
+// preferred first (a cluster with ESO's older CRDs serves only v1beta1).
+var (
+	ExternalSecret = []schema.GroupVersionResource{
+		{Group: "external-secrets.io", Version: "v1", Resource: "externalsecrets"},
+		{Group: "external-secrets.io", Version: "v1beta1", Resource: "externalsecrets"},
+	}
+	PushSecret = []schema.GroupVersionResource{
+		{Group: "external-secrets.io", Version: "v1alpha1", Resource: "pushsecrets"},
+	}
+)
+
+// Client reaches the cluster.
+type Client struct {
+	Dynamic dynamic.Interface
+	Kube    kubernetes.Interface
+}
+
+// Get reads kind ns/name in the first version the API server serves.
+func (c Client) Get(ctx context.Context, kind []schema.GroupVersionResource, ns, name string) (*unstructured.Unstructured, schema.GroupVersionResource, error) {
+	var last error
+	for _, gvr := range kind {
+		u, err := c.Dynamic.Resource(gvr).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			return u, gvr, nil
+		}
+		if apierrors.IsNotFound(err) && !isNoKind(err) {
+			return nil, gvr, fmt.Errorf("%s %s/%s not found", kindName(gvr), ns, name)
+		}
+		last = err
+	}
+	return nil, schema.GroupVersionResource{}, fmt.Errorf("reading %s %s/%s: %w", kindName(kind[0]), ns, name, last)
+}
+
+// isNoKind tells "the API server does not serve this version" from "no
+// such object": both are 404s, but only the first has no status details
+// naming the object.
+func isNoKind(err error) bool {
+	var st apierrors.APIStatus
+	if !errors.As(err, &st) {
+		return false
+	}
+	d := st.Status().Details
+	return d == nil || d.Name == ""
+}
+
+// ForceSync stamps the force-sync annotation with now, so the controller
+// syncs (or pushes) at once, whatever the refresh interval says. It returns
+// the object's status.syncedResourceVersion from before: ESO's controllers
+// and Keyward's set it to the generation and a hash of labels and
+// annotations when a sync succeeds, so it changes once the sync this
+// request asked for is done.
+func (c Client) ForceSync(ctx context.Context, kind []schema.GroupVersionResource, ns, name string, now time.Time) (string, error) {
+	u, gvr, err := c.Get(ctx, kind, ns, name)
+	if err != nil {
+		return "", err
+	}
+	before, _, _ := unstructured.NestedString(u.Object, "status", "syncedResourceVersion")
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, ForceSyncAnnotation, now.UTC().Format(time.RFC3339Nano))
+	if _, err := c.Dynamic.Resource(gvr).Namespace(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return "", fmt.Errorf("annotating %s %s/%s: %w", kindName(gvr), ns, name, err)
+	}
+	return before, nil
+}
+
+// WaitSynced waits until the object reports a successful sync after the
+// request (its syncedResourceVersion moved on from before, Ready=True), or
+// Ready=False since the request.
+func (c Client) WaitSynced(ctx context.Context, kind []schema.GroupVersionResource, ns, name, before string, since time.Time) error {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	// Condition times have a one-second resolution.
+	since = since.Truncate(time.Second)
+	for {
+		u, gvr, err := c.Get(ctx, kind, ns, name)
+		if err != nil {
+			return err
+		}
+		rv, _, _ := unstructured.NestedString(u.Object, "status", "syncedResourceVersion")
+		status, reason, message, changed := ready(u)
+		switch {
+		case rv != before && status == "True":
+			return nil
+		case status == "False" && !changed.Before(since):
+			return fmt.Errorf("%s %s/%s is not Ready: %s: %s", kindName(gvr), ns, name, reason, message)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s %s/%s to sync: %w", kindName(gvr), ns, name, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// ready reads the Ready condition.
+func ready(u *unstructured.Unstructured) (status, reason, message string, changed time.Time) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] != "Ready" {
+			continue
+		}
+		status, _ = m["status"].(string)
+		reason, _ = m["reason"].(string)
+		message, _ = m["message"].(string)
+		if s, ok := m["lastTransitionTime"].(string); ok {
+			changed, _ = time.Parse(time.RFC3339, s)
+		}
+	}
+	return status, reason, message, changed
+}
+
+// TargetSecret is the Secret an ExternalSecret writes: spec.target.name, or
+// its own name.
+func TargetSecret(es *unstructured.Unstructured) string {
+	if n, _, _ := unstructured.NestedString(es.Object, "spec", "target", "name"); n != "" {
+		return n
+	}
+	return es.GetName()
+}
+
+// Workload is a Deployment, StatefulSet or DaemonSet and the keys of a
+// Secret its Pods use ("*" for the whole Secret: envFrom, or a volume
+// without items).
+type Workload struct {
+	Kind, Namespace, Name string
+	Keys                  []string
+}
+
+func (w Workload) String() string { return w.Kind + "/" + w.Namespace + "/" + w.Name }
+
+// Consumers lists the workloads in ns whose Pods use Secret secret.
+func (c Client) Consumers(ctx context.Context, ns, secret string) ([]Workload, error) {
+	var out []Workload
+	apps := c.Kube.AppsV1()
+	deps, err := apps.Deployments(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing Deployments in %s: %w", ns, err)
+	}
+	for _, d := range deps.Items {
+		out = appendUse(out, "Deployment", &d.ObjectMeta, &d.Spec.Template.Spec, secret)
+	}
+	sts, err := apps.StatefulSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing StatefulSets in %s: %w", ns, err)
+	}
+	for _, s := range sts.Items {
+		out = appendUse(out, "StatefulSet", &s.ObjectMeta, &s.Spec.Template.Spec, secret)
+	}
+	dss, err := apps.DaemonSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing DaemonSets in %s: %w", ns, err)
+	}
+	for _, d := range dss.Items {
+		out = appendUse(out, "DaemonSet", &d.ObjectMeta, &d.Spec.Template.Spec, secret)
+	}
+	return out, nil
+}
+
+func appendUse(out []Workload, kind string, m *metav1.ObjectMeta, spec *corev1.PodSpec, secret string) []Workload {
+	if keys := UsedKeys(spec, secret); len(keys) > 0 {
+		out = append(out, Workload{Kind: kind, Namespace: m.Namespace, Name: m.Name, Keys: keys})
+	}
+	return out
+}
+
+// UsedKeys are the keys of Secret secret that spec reads: from env
+// secretKeyRef, envFrom, Secret volumes and projected volumes (with items,
+// the listed keys; without, "*").
+func UsedKeys(spec *corev1.PodSpec, secret string) []string {
+	set := map[string]bool{}
+	containers := append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...)
+	for _, c := range containers {
+		for _, e := range c.Env {
+			if r := e.ValueFrom; r != nil && r.SecretKeyRef != nil && r.SecretKeyRef.Name == secret {
+				set[r.SecretKeyRef.Key] = true
+			}
+		}
+		for _, e := range c.EnvFrom {
+			if e.SecretRef != nil && e.SecretRef.Name == secret {
+				set["*"] = true
+			}
+		}
+	}
+	items := func(list []corev1.KeyToPath) {
+		if len(list) == 0 {
+			set["*"] = true
+		}
+		for _, i := range list {
+			set[i.Key] = true
+		}
+	}
+	for _, v := range spec.Volumes {
+		if v.Secret != nil && v.Secret.SecretName == secret {
+			items(v.Secret.Items)
+		}
+		if v.Projected != nil {
+			for _, src := range v.Projected.Sources {
+				if src.Secret != nil && src.Secret.Name == secret {
+					items(src.Secret.Items)
+				}
+			}
+		}
+	}
+	if set["*"] {
+		return []string{"*"}
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return slices.Compact(keys)
+}
+
+func kindName(gvr schema.GroupVersionResource) string {
+	switch gvr.Resource {
+	case "externalsecrets":
+		return "ExternalSecret"
+	case "pushsecrets":
+		return "PushSecret"
+	}
+	return gvr.Resource
+}
