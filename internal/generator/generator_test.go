@@ -9,11 +9,13 @@ import (
 	"unicode"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	genv1alpha1 "github.com/keyward/keyward/api/generators/v1alpha1"
@@ -207,5 +209,19 @@ func TestGenerate(t *testing.T) {
 				t.Fatalf("keys %s, want %s", got, tc.wantKeys)
 			}
 		})
+	}
+}
+
+// TestGenerateWithoutCRDs: on a cluster with only Bitnami's or ESO's
+// non-generator CRDs, a generatorRef fails with a message saying so.
+func TestGenerateWithoutCRDs(t *testing.T) {
+	noMatch := interceptor.Funcs{Get: func(_ context.Context, _ client.WithWatch, _ client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+		return &meta.NoKindMatchError{GroupKind: genv1alpha1.GroupVersion.WithKind("Password").GroupKind(), SearchedVersions: []string{"v1alpha1"}}
+	}}
+	r := &Resolver{Reader: fake.NewClientBuilder().WithScheme(scheme(t)).WithInterceptorFuncs(noMatch).Build()}
+	_, err := r.Generate(context.Background(), "a", esv1.GeneratorRef{Kind: "Password", Name: "p"}, "F")
+	want := "F: the API server does not serve generators.external-secrets.io/v1alpha1 Password (its CRD is not installed)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %q", err, want)
 	}
 }
