@@ -83,6 +83,7 @@ func (r *Resolver) Generate(ctx context.Context, namespace string, ref esv1.Gene
 		case meta.IsNoMatchError(err) || apierrors.IsNotFound(err) && isMissingResource(err):
 			return nil, fmt.Errorf("%s: the API server does not serve %s %s (its CRD is not installed)", field, genv1alpha1.GroupVersion, ref.Kind)
 		case apierrors.IsNotFound(err):
+			r.forget(ref.Kind, namespace, ref.Name)
 			return nil, fmt.Errorf("%s: %s not found", field, label)
 		}
 		return nil, fmt.Errorf("%s: reading %s: %w", field, label, err)
@@ -105,6 +106,20 @@ func (r *Resolver) Generate(ctx context.Context, namespace string, ref esv1.Gene
 		return nil, fmt.Errorf("%s: %s: %w", field, label, err)
 	}
 	return out, nil
+}
+
+// forget closes the Vault client (and revokes the token it logged in for)
+// that a deleted generator left in the store Manager.
+func (r *Resolver) forget(kind, namespace, name string) {
+	if r.Stores == nil {
+		return
+	}
+	switch kind {
+	case genv1alpha1.VaultDynamicSecretKind:
+		r.Stores.Forget(esv1.SecretStoreKind, namespace, storeName(kind, name))
+	case genv1alpha1.ClusterGeneratorKind:
+		r.Stores.Forget(esv1.ClusterSecretStoreKind, "", storeName(kind, name))
+	}
 }
 
 // isMissingResource tells a 404 for the resource type (no CRD, seen by a

@@ -49,7 +49,7 @@ func (r *Resolver) vault(ctx context.Context, spec *genv1alpha1.VaultDynamicSecr
 	if r.Stores == nil {
 		return nil, fmt.Errorf("no store manager to reach Vault with")
 	}
-	meta := metav1.ObjectMeta{Name: strings.ToLower(owner.kind) + "/" + owner.name, UID: owner.uid, Generation: owner.generation}
+	meta := metav1.ObjectMeta{Name: storeName(owner.kind, owner.name), UID: owner.uid, Generation: owner.generation}
 	storeSpec := esv1.SecretStoreSpec{Provider: &esv1.SecretStoreProvider{Vault: spec.Provider}, RetrySettings: spec.RetrySettings}
 	var store esv1.GenericStore
 	if owner.cluster {
@@ -66,3 +66,6 @@ func (r *Resolver) vault(ctx context.Context, spec *genv1alpha1.VaultDynamicSecr
 	return s.Dynamic(ctx, provider.DynamicRequest{Method: spec.Method, Path: spec.Path, Parameters: params,
 		Result: string(spec.ResultType), AllowEmpty: spec.AllowEmptyResponse})
 }
+
+// storeName is the name a generator's Vault client is kept under.
+func storeName(kind, name string) string { return strings.ToLower(kind) + "/" + name }
