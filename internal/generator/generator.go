@@ -25,6 +25,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	genv1alpha1 "github.com/keyward/keyward/api/generators/v1alpha1"
+	"github.com/keyward/keyward/internal/controller/storeref"
 	"github.com/keyward/keyward/internal/specerr"
 	"github.com/keyward/keyward/internal/storeruntime"
 )
@@ -38,6 +39,11 @@ type Resolver struct {
 	Stores *storeruntime.Manager
 	// Rand is the source of randomness (crypto/rand when nil).
 	Rand io.Reader
+	// Class, when set, is the controller class: a Fake or
+	// VaultDynamicSecret whose spec.controller names another class is
+	// refused with storeref.ErrOtherController (as ESO skips it; an empty
+	// spec.controller is every class's).
+	Class *string
 }
 
 func (r *Resolver) rand() io.Reader {
@@ -87,6 +93,18 @@ func (r *Resolver) Generate(ctx context.Context, namespace string, ref esv1.Gene
 			return nil, fmt.Errorf("%s: %s not found", field, label)
 		}
 		return nil, fmt.Errorf("%s: reading %s: %w", field, label, err)
+	}
+	if r.Class != nil {
+		var c string
+		switch g := obj.(type) {
+		case *genv1alpha1.Fake:
+			c = g.Spec.Controller
+		case *genv1alpha1.VaultDynamicSecret:
+			c = g.Spec.Controller
+		}
+		if c != "" && c != *r.Class {
+			return nil, fmt.Errorf("%s: %s: %w", field, label, storeref.ErrOtherController)
+		}
 	}
 	var out map[string][]byte
 	var err error

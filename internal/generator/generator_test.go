@@ -3,6 +3,7 @@ package generator
 import (
 	"bytes"
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	genv1alpha1 "github.com/keyward/keyward/api/generators/v1alpha1"
+	"github.com/keyward/keyward/internal/controller/storeref"
 	"github.com/keyward/keyward/internal/specerr"
 )
 
@@ -223,5 +225,31 @@ func TestGenerateWithoutCRDs(t *testing.T) {
 	want := "F: the API server does not serve generators.external-secrets.io/v1alpha1 Password (its CRD is not installed)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %q", err, want)
+	}
+}
+
+// TestGenerateControllerClass: a Fake or VaultDynamicSecret naming another
+// controller class is left to that controller; an unnamed one is anyone's.
+func TestGenerateControllerClass(t *testing.T) {
+	objs := []client.Object{
+		&genv1alpha1.Fake{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "dev"}, Spec: genv1alpha1.FakeSpec{Controller: "dev", Data: map[string]string{"k": "v"}}},
+		&genv1alpha1.Fake{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "any"}, Spec: genv1alpha1.FakeSpec{Data: map[string]string{"k": "v"}}},
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...).Build()
+	for _, tc := range []struct {
+		class   *string
+		name    string
+		skipped bool
+	}{
+		{ptr(""), "dev", true},
+		{ptr("dev"), "dev", false},
+		{ptr("prod"), "any", false},
+		{nil, "dev", false},
+	} {
+		r := &Resolver{Reader: c, Class: tc.class}
+		_, err := r.Generate(context.Background(), "a", esv1.GeneratorRef{Kind: "Fake", Name: tc.name}, "F")
+		if got := errors.Is(err, storeref.ErrOtherController); got != tc.skipped || (!tc.skipped && err != nil) {
+			t.Errorf("class %v, Fake %s: err = %v; want skipped %v", tc.class, tc.name, err, tc.skipped)
+		}
 	}
 }

@@ -168,7 +168,7 @@ func (f *fetcher) fetchFrom(ctx context.Context, from esv1.ExternalSecretDataFro
 	case from.SourceRef != nil && from.SourceRef.GeneratorRef != nil:
 		// A new value on every sync: nothing is cached, so each refresh
 		// (refreshInterval, an edit, force-sync) makes one.
-		g := generator.Resolver{Reader: f.r.APIReader, Stores: f.r.Providers}
+		g := generator.Resolver{Reader: f.r.APIReader, Stores: f.r.Providers, Class: &f.r.Class}
 		var err error
 		if values, err = g.Generate(ctx, f.es.Namespace, *from.SourceRef.GeneratorRef, "sourceRef.generatorRef"); err != nil {
 			return nil, err
