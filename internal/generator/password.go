@@ -2,6 +2,9 @@ package generator
 
 import (
 	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math/big"
@@ -19,12 +22,60 @@ const (
 	digitChars     = "0123456789"
 )
 
-// Password makes a password of spec.length characters (24 when unset):
-// spec.digits digits and spec.symbols symbols (a quarter of the length
-// each when unset), the rest letters, shuffled. Without allowRepeat no
-// character appears twice, so each class must have enough distinct
-// characters. Errors name the fields, never a character drawn.
+// Password makes one password per key of spec.secretKeys ("password"
+// when unset), each drawn on its own and encoded as spec.encoding says.
+// Errors name the fields, never a character drawn.
 func Password(spec genv1alpha1.PasswordSpec, rnd io.Reader) (map[string][]byte, error) {
+	keys := spec.SecretKeys
+	if len(keys) == 0 {
+		keys = []string{"password"}
+	}
+	encode, err := encoder(spec.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(keys))
+	for i, k := range keys {
+		if k == "" {
+			return nil, specerr.New("spec.secretKeys[%d]: empty", i)
+		}
+		if _, dup := out[k]; dup {
+			return nil, specerr.New("spec.secretKeys[%d]: %q is given twice", i, k)
+		}
+		p, err := password(spec, rnd)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = encode(p)
+	}
+	return out, nil
+}
+
+func encoder(enc *string) (func([]byte) []byte, error) {
+	str := func(f func([]byte) string) func([]byte) []byte { return func(b []byte) []byte { return []byte(f(b)) } }
+	if enc == nil {
+		return func(b []byte) []byte { return b }, nil
+	}
+	switch *enc {
+	case "", "raw":
+		return func(b []byte) []byte { return b }, nil
+	case "base64":
+		return str(base64.StdEncoding.EncodeToString), nil
+	case "base64url":
+		return str(base64.URLEncoding.EncodeToString), nil
+	case "base32":
+		return str(base32.StdEncoding.EncodeToString), nil
+	case "hex":
+		return str(hex.EncodeToString), nil
+	}
+	return nil, specerr.New("spec.encoding: %q is none of raw, base64, base64url, base32 and hex", *enc)
+}
+
+// password draws spec.length characters (24 when unset): spec.digits
+// digits and spec.symbols symbols (a quarter of the length each when
+// unset), the rest letters, shuffled. Without allowRepeat no character
+// appears twice, so each class must have enough distinct characters.
+func password(spec genv1alpha1.PasswordSpec, rnd io.Reader) ([]byte, error) {
 	length := spec.Length
 	if length < 0 {
 		return nil, specerr.New("spec.length: %d is negative", length)
@@ -97,7 +148,7 @@ func Password(spec genv1alpha1.PasswordSpec, rnd io.Reader) (map[string][]byte, 
 		}
 		out[i], out[j] = out[j], out[i]
 	}
-	return map[string][]byte{"password": []byte(string(out))}, nil
+	return []byte(string(out)), nil
 }
 
 // distinct returns the characters of set once each, without those used

@@ -63,7 +63,7 @@ func (r *Resolver) vault(ctx context.Context, spec *genv1alpha1.VaultDynamicSecr
 		// The Manager speaks of stores; say which field of the generator it means.
 		return nil, fmt.Errorf("%s.provider, checked as a %s's spec.provider.vault: %w", prefix, store.GetKind(), err)
 	}
-	return s.Dynamic(ctx, provider.DynamicRequest{Method: spec.Method, Path: spec.Path, Parameters: params,
+	return s.Dynamic(ctx, provider.DynamicRequest{Method: spec.Method, Path: spec.Path, Parameters: params, Query: spec.GetParameters,
 		Result: string(spec.ResultType), AllowEmpty: spec.AllowEmptyResponse})
 }
 

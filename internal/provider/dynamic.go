@@ -11,6 +11,8 @@ type DynamicRequest struct {
 	Path string
 	// Parameters is the body of a write.
 	Parameters map[string]any
+	// Query is the query string of a GET.
+	Query map[string][]string
 	// Result picks the part of the answer returned: "Data" (or ""), "Auth" or "Raw".
 	Result string
 	// AllowEmpty makes an empty answer yield no keys instead of an error.

@@ -28,9 +28,20 @@ type PasswordSpec struct {
 	// AllowRepeat lets a character appear more than once.
 	// +kubebuilder:default=false
 	AllowRepeat bool `json:"allowRepeat"`
+	// SecretKeys are the keys that each get a password of their own
+	// (default: one key, "password").
+	// +optional
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:items:MinLength=1
+	SecretKeys []string `json:"secretKeys,omitempty"`
+	// Encoding of each password: raw (default), base64, base64url, base32 or hex.
+	// +optional
+	// +kubebuilder:default=raw
+	// +kubebuilder:validation:Enum=base64;base64url;base32;hex;raw
+	Encoding *string `json:"encoding,omitempty"`
 }
 
-// Password makes a new random password (key "password") on every use.
+// Password makes new random passwords (key "password", or spec.secretKeys) on every use.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
@@ -130,6 +141,10 @@ type VaultDynamicSecretSpec struct {
 	// Parameters is the body of a write.
 	// +optional
 	Parameters *apiextensionsv1.JSON `json:"parameters,omitempty"`
+	// GetParameters is the query string of a GET (each key may repeat);
+	// other methods ignore it.
+	// +optional
+	GetParameters map[string][]string `json:"getParameters,omitempty"`
 	// ResultType picks what is returned: the answer's data (default), its
 	// auth section, or the whole answer.
 	// +kubebuilder:default=Data

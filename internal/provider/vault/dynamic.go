@@ -26,7 +26,7 @@ func (c *Client) Dynamic(ctx context.Context, req provider.DynamicRequest) (map[
 		var err error
 		switch method {
 		case "", "GET":
-			sec, err = a.Logical().ReadWithContext(ctx, path)
+			sec, err = a.Logical().ReadWithDataWithContext(ctx, path, req.Query)
 		case "LIST":
 			sec, err = a.Logical().ListWithContext(ctx, path)
 		case "DELETE":

@@ -15,6 +15,7 @@ import (
 func TestDynamic(t *testing.T) {
 	f := setup(t)
 	kvPut(t, f.v, "secret/data/app/db", map[string]any{"password": "PLANTED-dyn-8c1e", "port": 5432})
+	kvPut(t, f.v, "secret/data/app/db", map[string]any{"password": "PLANTED-dyn-8c1f", "port": 5432})
 	root := f.v.Client.Token()
 	k := newKube(t, map[string]map[string]string{"root": {"token": root}, "limited": {"token": f.token}})
 	ctx := context.Background()
@@ -56,6 +57,13 @@ func TestDynamic(t *testing.T) {
 			check: func(t *testing.T, out map[string][]byte) {
 				if out["auth"] == nil || out["request_id"] == nil {
 					t.Fatal("the Raw answer lacks auth or request_id")
+				}
+			}},
+		{name: "GET with a query: an older KV version", c: rootClient, req: provider.DynamicRequest{Path: "secret/data/app/db", Query: map[string][]string{"version": {"1"}}},
+			check: func(t *testing.T, out map[string][]byte) {
+				var m map[string]any
+				if err := json.Unmarshal(out["metadata"], &m); err != nil || m["version"] != float64(1) {
+					t.Fatalf("metadata does not say version 1")
 				}
 			}},
 		{name: "LIST", c: rootClient, req: provider.DynamicRequest{Method: "LIST", Path: "secret/metadata/app"},
