@@ -92,7 +92,7 @@ func (f *fetcher) fetch(ctx context.Context) (fetched, error) {
 	for i, d := range f.es.Spec.Data {
 		field := fmt.Sprintf("spec.data[%d]", i)
 		if d.SourceRef != nil && d.SourceRef.GeneratorRef != nil {
-			return f.out, specerr.New("%s.sourceRef.generatorRef: generators are not supported by Keyward", field)
+			return f.out, specerr.New("%s.sourceRef.generatorRef: a generator goes in spec.dataFrom[].sourceRef.generatorRef; ESO never ran one from data[] either", field)
 		}
 		var ref *esv1.SecretStoreRef
 		if d.SourceRef != nil {
