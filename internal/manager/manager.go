@@ -31,6 +31,7 @@ import (
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	esv1alpha1 "github.com/keyward/keyward/api/externalsecrets/v1alpha1"
 	esv1beta1 "github.com/keyward/keyward/api/externalsecrets/v1beta1"
+	genv1alpha1 "github.com/keyward/keyward/api/generators/v1alpha1"
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/provider"
 	provideraws "github.com/keyward/keyward/internal/provider/aws"
@@ -127,7 +128,7 @@ type Controller struct {
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme, esv1alpha1.AddToScheme, ssv1.AddToScheme,
+		clientgoscheme.AddToScheme, esv1.AddToScheme, esv1beta1.AddToScheme, esv1alpha1.AddToScheme, ssv1.AddToScheme, genv1alpha1.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			return nil, err

@@ -64,7 +64,7 @@ type PushSecretSecret struct {
 type PushSecretSelector struct {
 	// +optional
 	Secret *PushSecretSecret `json:"secret,omitempty"`
-	// GeneratorRef is not supported by Keyward.
+	// GeneratorRef makes a new value on every push instead of reading a Secret.
 	// +optional
 	GeneratorRef *esv1.GeneratorRef `json:"generatorRef,omitempty"`
 }

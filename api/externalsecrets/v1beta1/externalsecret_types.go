@@ -286,8 +286,8 @@ type ExternalSecretDataRemoteRef struct {
 	NullBytePolicy ExternalSecretNullBytePolicy `json:"nullBytePolicy,omitempty"`
 }
 
-// GeneratorRef points at a generator. Keyward does not run generators and
-// reports ExternalSecrets that use one as unsupported.
+// GeneratorRef points at a generator (generators.external-secrets.io):
+// Password, UUID, Fake, VaultDynamicSecret or ClusterGenerator.
 type GeneratorRef struct {
 	// +optional
 	APIVersion string `json:"apiVersion,omitempty"`

@@ -10,6 +10,7 @@ import (
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	"github.com/keyward/keyward/internal/controller/storeref"
+	"github.com/keyward/keyward/internal/generator"
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/rewrite"
 	"github.com/keyward/keyward/internal/specerr"
@@ -91,7 +92,7 @@ func (f *fetcher) fetch(ctx context.Context) (fetched, error) {
 	for i, d := range f.es.Spec.Data {
 		field := fmt.Sprintf("spec.data[%d]", i)
 		if d.SourceRef != nil && d.SourceRef.GeneratorRef != nil {
-			return f.out, specerr.New("%s.sourceRef.generatorRef: generators are not supported by Keyward", field)
+			return f.out, specerr.New("%s.sourceRef.generatorRef: a generator goes in spec.dataFrom[].sourceRef.generatorRef; ESO never ran one from data[] either", field)
 		}
 		var ref *esv1.SecretStoreRef
 		if d.SourceRef != nil {
@@ -157,9 +158,6 @@ func (f *fetcher) fetchOne(ctx context.Context, ref *esv1.SecretStoreRef, rr esv
 func (f *fetcher) fetchFrom(ctx context.Context, from esv1.ExternalSecretDataFromRemoteRef, field string) (map[string][]byte, error) {
 	var ref *esv1.SecretStoreRef
 	if from.SourceRef != nil {
-		if from.SourceRef.GeneratorRef != nil {
-			return nil, specerr.New("sourceRef.generatorRef: generators are not supported by Keyward")
-		}
 		ref = from.SourceRef.SecretStoreRef
 	}
 	var values map[string][]byte
@@ -167,6 +165,15 @@ func (f *fetcher) fetchFrom(ctx context.Context, from esv1.ExternalSecretDataFro
 	var decoding esv1.ExternalSecretDecodingStrategy
 	var nullBytes esv1.ExternalSecretNullBytePolicy
 	switch {
+	case from.SourceRef != nil && from.SourceRef.GeneratorRef != nil:
+		// A new value on every sync: nothing is cached, so each refresh
+		// (refreshInterval, an edit, force-sync) makes one.
+		g := generator.Resolver{Reader: f.r.APIReader, Stores: f.r.Providers, Class: &f.r.Class}
+		var err error
+		if values, err = g.Generate(ctx, f.es.Namespace, *from.SourceRef.GeneratorRef, "sourceRef.generatorRef"); err != nil {
+			return nil, err
+		}
+		f.note(f.r.now())
 	case from.Extract != nil:
 		sec, err := f.read(ctx, ref, *from.Extract)
 		if err != nil {

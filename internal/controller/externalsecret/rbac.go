@@ -13,6 +13,7 @@ package externalsecret
 // +kubebuilder:rbac:groups=external-secrets.io,resources=externalsecrets/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get
+// +kubebuilder:rbac:groups=generators.external-secrets.io,resources=passwords;uuids;fakes;vaultdynamicsecrets;clustergenerators,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=kube-system,resources=leases,verbs=create
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=kube-system,resources=leases,resourceNames=keyward-controller,verbs=get;update

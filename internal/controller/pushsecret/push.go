@@ -13,15 +13,13 @@ import (
 
 	esv1alpha1 "github.com/keyward/keyward/api/externalsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/esrender"
+	"github.com/keyward/keyward/internal/generator"
 	"github.com/keyward/keyward/internal/provider"
 	"github.com/keyward/keyward/internal/storeruntime"
 )
 
 // push writes every entry to every store and returns what was written.
 func (r *Reconciler) push(ctx context.Context, ps *esv1alpha1.PushSecret) (esv1alpha1.SyncedPushSecretsMap, error) {
-	if ps.Spec.Selector.GeneratorRef != nil {
-		return nil, errors.New("spec.selector.generatorRef: generators are not supported by Keyward")
-	}
 	values, err := r.source(ctx, ps)
 	if err != nil {
 		return nil, err
@@ -69,7 +67,15 @@ func (r *Reconciler) push(ctx context.Context, ps *esv1alpha1.PushSecret) (esv1a
 }
 
 // source reads the Secret the PushSecret selects (directly: it carries no label we watch).
+// With a generatorRef, a new value is made on every push, once for all stores.
 func (r *Reconciler) source(ctx context.Context, ps *esv1alpha1.PushSecret) (map[string][]byte, error) {
+	if ref := ps.Spec.Selector.GeneratorRef; ref != nil {
+		if ps.Spec.Selector.Secret != nil {
+			return nil, errors.New("spec.selector: set either secret or generatorRef, not both")
+		}
+		g := generator.Resolver{Reader: r.APIReader, Stores: r.Providers}
+		return g.Generate(ctx, ps.Namespace, *ref, "spec.selector.generatorRef")
+	}
 	sel := ps.Spec.Selector.Secret
 	if sel == nil || (sel.Name == "" && sel.Selector == nil) {
 		return nil, errors.New("spec.selector.secret: name a Secret or give a selector")

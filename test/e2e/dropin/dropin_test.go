@@ -124,6 +124,7 @@ func TestDropInForESO(t *testing.T) {
 		"--metrics-addr="+metrics, "--live-addr="+proc.FreeAddr(t), "--loglevel=info", "--zap-time-encoding=epoch")
 	app := newNamespace(ctx, t, admin)
 	syncExternalSecret(ctx, t, admin, ctl, app, "")
+	syncFromGenerator(ctx, t, admin, ctl, app)
 	ctl.waitLog(ctx, t, "not serving SealedSecret: the API server does not serve sealedsecrets.bitnami.com/v1alpha1", "CRD is not installed")
 	ctl.waitMetric(ctx, t, metrics, `keyward_controller_kind_served{kind="SealedSecret"} 0`)
 	ctl.waitMetric(ctx, t, metrics, `keyward_controller_kind_served{kind="ExternalSecret"} 1`)
