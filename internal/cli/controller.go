@@ -16,6 +16,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/keyward/keyward/internal/audit/access"
+	"github.com/keyward/keyward/internal/controller/reload"
 	"github.com/keyward/keyward/internal/manager"
 )
 
@@ -138,6 +139,8 @@ SIGUSR1 makes a new sealing key.`,
 	f.DurationVar(&opts.Audit.Interval, "audit-interval", manager.DefaultAuditInterval, "time between audit runs")
 	f.DurationVar(&opts.Audit.MaxAge, "audit-max-age", 90*24*time.Hour, "the age check's limit: a Secret value unchanged for longer is a finding")
 	f.StringArrayVar(&auditAllow, "audit-allow", nil, "an expected reader of Secrets, as 'keyward audit access --allow' takes it (repeatable)")
+	f.Float64Var(&opts.Reload.QPS, "reload-qps", reload.DefaultQPS, "workload restarts per second by the reload controller")
+	f.IntVar(&opts.Reload.Burst, "reload-burst", reload.DefaultBurst, "burst of workload restarts by the reload controller")
 	sealed.register(f)
 	watch.register(f)
 	for _, c := range manager.Controllers() {
