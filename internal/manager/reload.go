@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyward/keyward/internal/controller/reload"
 	"github.com/keyward/keyward/internal/eventrec"
+	"github.com/keyward/keyward/internal/keys"
 )
 
 // ReloadOptions configure the reload controller.
@@ -41,6 +42,10 @@ func setupReload(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
+	keyNS := env.SealedSecrets.Keys.Namespace
+	if keyNS == "" {
+		keyNS = keys.DefaultNamespace
+	}
 	qps, burst := env.Reload.QPS, env.Reload.Burst
 	if qps <= 0 {
 		qps, burst = reload.DefaultQPS, reload.DefaultBurst
@@ -48,7 +53,7 @@ func setupReload(ctx context.Context, env *Env) error {
 	return (&reload.Reconciler{
 		Client: mgr.GetClient(), Kube: env.Kube, Metadata: meta, Recorder: rec, Metrics: m,
 		Limiter:      rate.NewLimiter(rate.Limit(qps), max(burst, 1)),
-		KeyNamespace: env.SealedSecrets.Keys.Namespace, Namespaces: env.WatchNamespaces, Workers: env.Workers,
+		KeyNamespace: keyNS, Namespaces: env.WatchNamespaces, Workers: env.Workers,
 	}).SetupWithManager(ctx, mgr)
 }
 
