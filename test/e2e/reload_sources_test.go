@@ -110,4 +110,3 @@ func TestReloadExternalSecret(t *testing.T) {
 	assertUntouched(ctx, t, before, unrelated)
 	assertNoValues(ctx, t, app, []string{first, second, other}, metricsText(t, ctl.metrics), e.logs.String())
 }
-
