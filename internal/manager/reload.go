@@ -28,6 +28,11 @@ var (
 	secrets      = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 )
 
+// reloadWorkers is the least number of workloads reloaded at once: each
+// waits on the API server (a Secret read, a patch), not on the CPU, and the
+// rate limit, not the workers, paces restarts.
+const reloadWorkers = 32
+
 func setupReload(ctx context.Context, env *Env) error {
 	mgr := env.Manager
 	rec, err := eventrec.For(mgr, "keyward-reload")
@@ -53,7 +58,7 @@ func setupReload(ctx context.Context, env *Env) error {
 	return (&reload.Reconciler{
 		Client: mgr.GetClient(), Kube: env.Kube, Metadata: meta, Recorder: rec, Metrics: m,
 		Limiter:      rate.NewLimiter(rate.Limit(qps), max(burst, 1)),
-		KeyNamespace: keyNS, Namespaces: env.WatchNamespaces, Workers: env.Workers,
+		KeyNamespace: keyNS, Namespaces: env.WatchNamespaces, Workers: max(env.Workers, reloadWorkers),
 	}).SetupWithManager(ctx, mgr)
 }
 
