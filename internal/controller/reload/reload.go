@@ -190,9 +190,10 @@ func (r *Reconciler) watchSecrets(ctx context.Context, q workqueue.TypedRateLimi
 	}
 	gvr := schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 	stores := map[string]toolscache.Store{}
+	var names sync.Map
 	for _, ns := range namespaces {
 		inf := metadatainformer.NewFilteredMetadataInformer(r.Metadata, gvr, ns, 0, toolscache.Indexers{}, nil).Informer()
-		if err := inf.SetTransform(stripSecretMeta); err != nil {
+		if err := inf.SetTransform(stripSecretMeta(&names)); err != nil {
 			return fmt.Errorf("watching Secrets' metadata: %w", err)
 		}
 		changed := func(o any) {
@@ -238,24 +239,29 @@ func (r *Reconciler) watchSecrets(ctx context.Context, q workqueue.TypedRateLimi
 	return nil
 }
 
-// stripSecretMeta keeps what the controller reads of a Secret's metadata.
-func stripSecretMeta(o any) (any, error) {
-	m, ok := o.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return o, nil
-	}
-	out := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
-		Namespace: m.Namespace, Name: m.Name, UID: m.UID, ResourceVersion: m.ResourceVersion,
-	}}
-	for _, k := range []string{ReloaderMatch, ReloaderIgnore} {
-		if v, ok := m.Annotations[k]; ok {
-			if out.Annotations == nil {
-				out.Annotations = map[string]string{}
-			}
-			out.Annotations[k] = v
+// stripSecretMeta keeps what the controller reads of a Secret's metadata:
+// with every Secret of the cluster in the store, each byte counts. The
+// namespace is shared between the Secrets of a namespace.
+func stripSecretMeta(names *sync.Map) toolscache.TransformFunc {
+	return func(o any) (any, error) {
+		m, ok := o.(*metav1.PartialObjectMetadata)
+		if !ok {
+			return o, nil
 		}
+		ns, _ := names.LoadOrStore(m.Namespace, m.Namespace)
+		out := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
+			Namespace: ns.(string), Name: m.Name, ResourceVersion: m.ResourceVersion,
+		}}
+		for _, k := range []string{ReloaderMatch, ReloaderIgnore} {
+			if v, ok := m.Annotations[k]; ok {
+				if out.Annotations == nil {
+					out.Annotations = map[string]string{}
+				}
+				out.Annotations[k] = v
+			}
+		}
+		return out, nil
 	}
-	return out, nil
 }
 
 func (r *Reconciler) secretChanged(ctx context.Context, ns, name string, q workqueue.TypedRateLimitingInterface[request]) {
