@@ -159,6 +159,17 @@ func TestReloadUsedKeysOnly(t *testing.T) {
 		waitRestarted(ctx, t, before, volItems)
 	})
 
+	t.Run("change while the controller is down", func(t *testing.T) {
+		before = snapshot(ctx, t, optedIn, optedOut, unrelated)
+		ctl.stop()
+		setSecretKey(ctx, t, ns, "app", "used", usedV2)
+		ctl = startReload(ctx, t, keyNS, []string{ns}, manager.ReloadOptions{})
+		// What was recorded tells the missed change from a first sight.
+		waitRestarted(ctx, t, before, volItems, projected, sts)
+		settle()
+		assertUntouched(ctx, t, before, envUnused, volUnused, search, optedOut, unrelated, otherSecret)
+	})
+
 	metrics := metricsText(t, ctl.metrics)
 	if !strings.Contains(metrics, `keyward_reload_restarts_total{kind="Deployment"}`) {
 		t.Errorf("no restart counted in the metrics:\n%s", metrics)
