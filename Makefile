@@ -12,6 +12,7 @@ RBAC_SEALED_SECRETS := paths=./internal/controller/sealedsecret paths=./internal
 RBAC_EXTERNAL_SECRETS := paths=./internal/controller/externalsecret paths=./internal/controller/secretstore \
 	paths=./internal/controller/clusterexternalsecret paths=./internal/controller/pushsecret paths=./internal/controller/storeref paths=./internal/provider
 RBAC_AUDIT := paths=./internal/controller/auditrun
+RBAC_RELOAD := paths=./internal/controller/reload
 
 .PHONY: help build test generate manifests image bench demo vet cluster-binaries vault-binary peer-binaries bench-peers bench-audit
 
@@ -46,6 +47,7 @@ generate: ## Regenerate deepcopy code and CRDs from api/, each pillar's RBAC fro
 	$(CONTROLLER_GEN) rbac:roleName=keyward-sealed-secrets $(RBAC_SEALED_SECRETS) output:rbac:dir=deploy/components/sealed-secrets
 	$(CONTROLLER_GEN) rbac:roleName=keyward-external-secrets $(RBAC_EXTERNAL_SECRETS) output:rbac:dir=deploy/components/external-secrets
 	$(CONTROLLER_GEN) rbac:roleName=keyward-audit $(RBAC_AUDIT) output:rbac:dir=deploy/components/audit
+	$(CONTROLLER_GEN) rbac:roleName=keyward-reload $(RBAC_RELOAD) output:rbac:dir=deploy/components/reload
 	$(MAKE) manifests
 
 vet: ## go vet every package

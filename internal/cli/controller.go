@@ -16,6 +16,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/keyward/keyward/internal/audit/access"
+	"github.com/keyward/keyward/internal/controller/reload"
 	"github.com/keyward/keyward/internal/manager"
 )
 
@@ -34,10 +35,12 @@ func newControllerCommand(s Streams, getenv func(string) string) *cobra.Command 
 	)
 	cmd := &cobra.Command{
 		Use:   "controller",
-		Short: "Run the in-cluster controllers (SealedSecret, ExternalSecret, SecretStore, ClusterExternalSecret, PushSecret)",
+		Short: "Run the in-cluster controllers (SealedSecret, ExternalSecret, SecretStore, ClusterExternalSecret, PushSecret, reload)",
 		Long: `Run Keyward's controllers in one manager. Each can be switched off with
 --enable-<name>=false. Only Secrets the controllers label as theirs are cached, so
-memory does not grow with the number of Secrets in the cluster.
+memory does not grow with the number of Secrets in the cluster; the reload
+controller keeps only each Secret's name and resourceVersion (never its data),
+and reads a Secret when a workload that asked for reloads uses it.
 
 The SealedSecret controller takes Bitnami's flags and SEALED_SECRETS_<FLAG>
 variables (every flag here can be set that way; the command line wins), serves
@@ -138,6 +141,8 @@ SIGUSR1 makes a new sealing key.`,
 	f.DurationVar(&opts.Audit.Interval, "audit-interval", manager.DefaultAuditInterval, "time between audit runs")
 	f.DurationVar(&opts.Audit.MaxAge, "audit-max-age", 90*24*time.Hour, "the age check's limit: a Secret value unchanged for longer is a finding")
 	f.StringArrayVar(&auditAllow, "audit-allow", nil, "an expected reader of Secrets, as 'keyward audit access --allow' takes it (repeatable)")
+	f.Float64Var(&opts.Reload.QPS, "reload-qps", reload.DefaultQPS, "workload restarts per second by the reload controller (0: the default)")
+	f.IntVar(&opts.Reload.Burst, "reload-burst", reload.DefaultBurst, "burst of workload restarts by the reload controller")
 	sealed.register(f)
 	watch.register(f)
 	for _, c := range manager.Controllers() {

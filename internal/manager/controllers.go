@@ -78,6 +78,8 @@ func Controllers() []Controller {
 			return (&pushsecret.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Providers: env.Providers,
 				Class: env.Class, Workers: env.Workers}).SetupWithManager(mgr)
 		}},
+		// On by default: it acts only on workloads annotated to ask for it.
+		{Name: "reload", Kind: "Reload", Needs: gvrs(deployments, statefulSets, daemonSets, secrets), Help: "restart workloads whose used Secret keys changed", Setup: setupReload},
 	}
 }
 

@@ -162,6 +162,8 @@ func TestKindsStartWhenCRDAppears(t *testing.T) {
 	// everything is served.
 	f.disc.served["external-secrets.io/v1alpha1"] = []string{"pushsecrets"}
 	f.disc.served["bitnami.com/v1alpha1"] = []string{"sealedsecrets"}
+	f.disc.served["apps/v1"] = []string{"deployments", "statefulsets", "daemonsets"}
+	f.disc.served["v1"] = []string{"secrets"}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := f.k.Start(ctx); err != nil || ctx.Err() != nil {

@@ -88,6 +88,8 @@ type Options struct {
 	SkipNameValidation bool
 	// Audit runs the audit checks on a schedule (--enable-audit).
 	Audit AuditOptions
+	// Reload paces the reload controller's restarts.
+	Reload ReloadOptions
 }
 
 // Env is what a controller's setup gets.
@@ -104,6 +106,9 @@ type Env struct {
 	// ValueAges is keyward_secret_value_age_seconds; each controller that
 	// writes Secrets adds its cache as a source.
 	ValueAges *valueage.Collector
+	Reload    ReloadOptions
+	// WatchNamespaces are Options.WatchNamespaces.
+	WatchNamespaces []string
 }
 
 // Controller is one controller the manager can run.
@@ -181,8 +186,9 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 			// managedFields of ExternalSecrets are never read; with
 			// thousands of them they are a good part of the cache. Not a
 			// ByObject entry: that maps the kind when the manager is
-			// built, and its CRD may not be installed.
-			DefaultTransform: stripExternalSecretManagedFields,
+			// built, and its CRD may not be installed. The reload
+			// controller's workloads lose what it does not read too.
+			DefaultTransform: stripUnread,
 		},
 		Client: client.Options{Cache: &client.CacheOptions{
 			// Template ConfigMaps are read when used, not cached.
@@ -227,11 +233,13 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 		ValueAges: ages,
 		Providers: storeruntime.NewManager(kube, storeruntime.NewMetrics(opts.Registry), opts.Provider,
 			scopeProviders(providers, watch)...),
-		Registry:      opts.Registry,
-		Class:         opts.Class,
-		Workers:       opts.Workers,
-		Kube:          cs,
-		SealedSecrets: opts.SealedSecrets,
+		Registry:        opts.Registry,
+		Class:           opts.Class,
+		Workers:         opts.Workers,
+		Kube:            cs,
+		SealedSecrets:   opts.SealedSecrets,
+		Reload:          opts.Reload,
+		WatchNamespaces: opts.WatchNamespaces,
 	}
 	kinds, err := newKinds(opts, mgr, func(ctx context.Context, c Controller) error { return c.Setup(ctx, env) })
 	if err != nil {
@@ -263,11 +271,11 @@ func New(ctx context.Context, opts Options) (ctrl.Manager, error) {
 	return mgr, nil
 }
 
-func stripExternalSecretManagedFields(o any) (any, error) {
+func stripUnread(o any) (any, error) {
 	if es, ok := o.(*esv1.ExternalSecret); ok {
 		es.SetManagedFields(nil)
 	}
-	return o, nil
+	return stripWorkload(o)
 }
 
 // newKinds builds the kind server from the manager's connection: discovery

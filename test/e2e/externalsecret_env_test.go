@@ -97,7 +97,8 @@ func externalSecretsEnv(t *testing.T) *esEnv {
 		mgr, err := manager.New(ctx, manager.Options{
 			Config: &cfg, MetricsAddr: "0", HealthAddr: "0", Registry: reg, Workers: 10, Providers: providers,
 			// The SealedSecret tests run their own controllers.
-			Enabled: map[string]bool{"sealedsecret": false},
+			// Nor reload: its tests run their own, limited to their namespaces.
+			Enabled: map[string]bool{"sealedsecret": false, "reload": false},
 		})
 		if err != nil {
 			cancel()

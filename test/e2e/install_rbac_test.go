@@ -87,6 +87,24 @@ func TestInstallManifestRBAC(t *testing.T) {
 		}
 	})
 
+	t.Run("Reload", func(t *testing.T) {
+		// The shipped RBAC is enough to watch, hash (its key in
+		// kube-system), restart and record the Event.
+		ns := newNamespace(ctx, t)
+		if err := admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+			StringData: map[string]string{"token": "t0ken-before"}}); err != nil {
+			t.Fatal(err)
+		}
+		d := deployment(ns, "app", map[string]string{"reloader.stakater.com/auto": "true"}, podSpec(envKey("app", "token"), nil))
+		if err := admin.Create(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		before := waitRecorded(ctx, t, d)
+		setSecretKey(ctx, t, ns, "app", "token", "t0ken-after")
+		waitRestarted(ctx, t, before, d)
+		waitReloadEvent(ctx, t, ns, "app")
+	})
+
 	t.Run("refused", func(t *testing.T) {
 		// The same identity the controllers ran as.
 		sa, err := client.New(cfg, client.Options{Scheme: scheme})
@@ -119,8 +137,10 @@ func TestInstallManifestRBAC(t *testing.T) {
 			{"creating a ServiceAccount", func(ctx context.Context) error {
 				return sa.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sa"}})
 			}},
-			{"changing its own Deployment", func(ctx context.Context) error {
-				return sa.Patch(ctx, d.DeepCopy(), client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"replicas":3}}`)))
+			// The reload component may patch workloads (it restarts them
+			// through a pod-template annotation) but never delete one.
+			{"deleting its own Deployment", func(ctx context.Context) error {
+				return sa.Delete(ctx, d.DeepCopy())
 			}},
 			{"deleting a namespace", func(ctx context.Context) error {
 				return sa.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})

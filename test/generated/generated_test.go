@@ -53,6 +53,7 @@ var rbacPillars = []struct{ role, dir, paths string }{
 	{"keyward-external-secrets", "deploy/components/external-secrets",
 		"paths=./internal/controller/externalsecret paths=./internal/controller/secretstore paths=./internal/controller/clusterexternalsecret paths=./internal/controller/pushsecret paths=./internal/controller/storeref paths=./internal/provider"},
 	{"keyward-audit", "deploy/components/audit", "paths=./internal/controller/auditrun"},
+	{"keyward-reload", "deploy/components/reload", "paths=./internal/controller/reload"},
 }
 
 // TestRBACIsCurrent checks that each pillar's role.yaml is what the

@@ -51,13 +51,13 @@ func TestKustomizations(t *testing.T) {
 		proxySvc  bool   // kube-system/sealed-secrets-controller
 		audit     bool   // the scheduled audit (deploy/components/audit)
 	}{
-		{dir: "deploy", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-external-secrets", "keyward-sealed-secrets"}, replicas: 1, proxySvc: true},
-		{dir: "deploy/sealed-secrets", crds: ssCRDs, roles: []string{"keyward-sealed-secrets"}, disabled: allControllers, replicas: 1, proxySvc: true},
-		{dir: "deploy/external-secrets", crds: esCRDs, roles: []string{"keyward-external-secrets"}, disabled: []string{"sealedsecret"}, replicas: 1},
-		{dir: "deploy/overlays/development", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-external-secrets", "keyward-sealed-secrets"}, replicas: 1, namespace: "aura-development", proxySvc: true},
-		{dir: "deploy/overlays/staging", crds: ssCRDs, roles: []string{"keyward-sealed-secrets"}, disabled: allControllers, replicas: 2, namespace: "aura-staging", proxySvc: true},
+		{dir: "deploy", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-external-secrets", "keyward-reload", "keyward-sealed-secrets"}, replicas: 1, proxySvc: true},
+		{dir: "deploy/sealed-secrets", crds: ssCRDs, roles: []string{"keyward-reload", "keyward-sealed-secrets"}, disabled: allControllers, replicas: 1, proxySvc: true},
+		{dir: "deploy/external-secrets", crds: esCRDs, roles: []string{"keyward-external-secrets", "keyward-reload"}, disabled: []string{"sealedsecret"}, replicas: 1},
+		{dir: "deploy/overlays/development", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-external-secrets", "keyward-reload", "keyward-sealed-secrets"}, replicas: 1, namespace: "aura-development", proxySvc: true},
+		{dir: "deploy/overlays/staging", crds: ssCRDs, roles: []string{"keyward-reload", "keyward-sealed-secrets"}, disabled: allControllers, replicas: 2, namespace: "aura-staging", proxySvc: true},
 		{dir: "deploy/overlays/namespaced", crds: append(slices.Clone(ssCRDs), esCRDs...), disabled: []string{"clusterexternalsecret", "clustersecretstore"}, replicas: 1, namespace: "team-a", proxySvc: true},
-		{dir: "deploy/overlays/production", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-audit", "keyward-external-secrets", "keyward-sealed-secrets"}, replicas: 2, namespace: "aura-production", proxySvc: true, audit: true},
+		{dir: "deploy/overlays/production", crds: append(slices.Clone(ssCRDs), esCRDs...), roles: []string{"keyward-audit", "keyward-external-secrets", "keyward-reload", "keyward-sealed-secrets"}, replicas: 2, namespace: "aura-production", proxySvc: true, audit: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
