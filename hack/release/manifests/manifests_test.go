@@ -33,6 +33,9 @@ var (
 	esCRDs         = []string{
 		"clusterexternalsecrets.external-secrets.io", "clustersecretstores.external-secrets.io",
 		"externalsecrets.external-secrets.io", "pushsecrets.external-secrets.io", "secretstores.external-secrets.io",
+		"clustergenerators.generators.external-secrets.io", "fakes.generators.external-secrets.io",
+		"passwords.generators.external-secrets.io", "uuids.generators.external-secrets.io",
+		"vaultdynamicsecrets.generators.external-secrets.io",
 	}
 	ssCRDs = []string{"sealedsecrets.bitnami.com"}
 )

@@ -51,7 +51,7 @@ func Find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Un
 
 // clusterScopedResources are the resources of Keyward's ClusterRoles that a
 // namespaced install cannot grant with a Role.
-var clusterScopedResources = []string{"namespaces", "clustersecretstores", "clustersecretstores/status", "clusterexternalsecrets", "clusterexternalsecrets/status", "clusterexternalsecrets/finalizers"}
+var clusterScopedResources = []string{"namespaces", "clustersecretstores", "clustersecretstores/status", "clusterexternalsecrets", "clusterexternalsecrets/status", "clusterexternalsecrets/finalizers", "clustergenerators"}
 
 // RoleRules is what a Role can grant of the ClusterRole cr's rules: each rule
 // without the cluster-scoped resources, and no rule left empty by that.
