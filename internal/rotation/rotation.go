@@ -90,29 +90,36 @@ func (c Client) ForceSync(ctx context.Context, kind []schema.GroupVersionResourc
 	return before, nil
 }
 
+// failGrace is how long a Ready=False is taken as possibly the state from
+// before the request: conditions carry one-second times, and the sync the
+// request asked for takes a moment to report.
+const failGrace = 5 * time.Second
+
 // WaitSynced waits until the object reports a successful sync after the
-// request (its syncedResourceVersion moved on from before, Ready=True), or
-// Ready=False since the request.
+// request (its syncedResourceVersion moved on from before, Ready=True). A
+// Ready=False that lasts failGrace after the request is the sync failing.
 func (c Client) WaitSynced(ctx context.Context, kind []schema.GroupVersionResource, ns, name, before string, since time.Time) error {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	// Condition times have a one-second resolution.
-	since = since.Truncate(time.Second)
 	for {
 		u, gvr, err := c.Get(ctx, kind, ns, name)
 		if err != nil {
 			return err
 		}
 		rv, _, _ := unstructured.NestedString(u.Object, "status", "syncedResourceVersion")
-		status, reason, message, changed := ready(u)
+		status, reason, message, _ := ready(u)
+		failed := fmt.Errorf("%s %s/%s is not Ready: %s: %s", kindName(gvr), ns, name, reason, message)
 		switch {
 		case rv != before && status == "True":
 			return nil
-		case status == "False" && !changed.Before(since):
-			return fmt.Errorf("%s %s/%s is not Ready: %s: %s", kindName(gvr), ns, name, reason, message)
+		case status == "False" && time.Since(since) > failGrace:
+			return failed
 		}
 		select {
 		case <-ctx.Done():
+			if status == "False" {
+				return failed
+			}
 			return fmt.Errorf("waiting for %s %s/%s to sync: %w", kindName(gvr), ns, name, ctx.Err())
 		case <-tick.C:
 		}
