@@ -11,10 +11,12 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
+	"github.com/keyward/keyward/internal/controller/externalsecret"
 	"github.com/keyward/keyward/internal/manager"
 	"github.com/keyward/keyward/test/proc"
 )
@@ -91,6 +93,18 @@ func TestRotateExternalSecret(t *testing.T) {
 		if strings.Contains(text, "rotate@db") {
 			t.Error("a value in the command's output")
 		}
+	}
+	// The rotation status: when the value changed, and the next refresh.
+	var es esv1.ExternalSecret
+	if err := e.client.Get(ctx, client.ObjectKey{Namespace: app, Name: "backend-secrets"}, &es); err != nil {
+		t.Fatal(err)
+	}
+	st := es.Status
+	if st.ValueChangedTime == nil || st.ValueChangedTime.Time.Format(time.RFC3339) != got.Annotations[externalsecret.ValueChangedAnnotation] {
+		t.Errorf("status.valueChangedTime %v, want the Secret's stamp %s", st.ValueChangedTime, got.Annotations[externalsecret.ValueChangedAnnotation])
+	}
+	if st.NextRefreshTime == nil || !st.NextRefreshTime.Time.Equal(st.RefreshTime.Add(time.Hour)) {
+		t.Errorf("status.nextRefreshTime %v, want refreshTime %v + 1h", st.NextRefreshTime, st.RefreshTime)
 	}
 
 	code, _, stderr = runCLI(t, "keyward", nil, "rotate", "externalsecret", "no-such", "-n", app)

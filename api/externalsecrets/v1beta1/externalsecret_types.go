@@ -502,6 +502,14 @@ type ExternalSecretStatus struct {
 	// Binding names the Secret, for servicebinding.io.
 	// +optional
 	Binding SecretBinding `json:"binding,omitempty"`
+	// ValueChangedTime is when the target Secret's data last changed (a
+	// sync that brings the same values keeps it). Keyward's; ESO does not
+	// set it.
+	// +optional
+	ValueChangedTime *metav1.Time `json:"valueChangedTime,omitempty"`
+	// NextRefreshTime is when the next periodic sync is due (Keyward's).
+	// +optional
+	NextRefreshTime *metav1.Time `json:"nextRefreshTime,omitempty"`
 }
 
 // SecretBinding names the written Secret.

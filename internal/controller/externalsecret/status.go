@@ -35,13 +35,26 @@ func (r *Reconciler) fail(ctx context.Context, es *esv1.ExternalSecret, err erro
 	return ctrl.Result{}, err
 }
 
-func (r *Reconciler) succeed(ctx context.Context, es *esv1.ExternalSecret, syncedRV string, readAt time.Time, reason, msg string) {
+// succeed records a sync. changed is the Secret's value-changed stamp
+// (RFC 3339, "" when unknown): with the next refresh, the rotation status
+// `keyward rotate` and dashboards read.
+func (r *Reconciler) succeed(ctx context.Context, es *esv1.ExternalSecret, syncedRV string, readAt time.Time, reason, msg, changed string) {
 	r.Metrics.sync("ok")
 	ctrl.LoggerFrom(ctx).V(1).Info("synced", "reason", reason, "secret", targetName(es))
 	err := r.setReady(ctx, es, corev1.ConditionTrue, reason, msg, func(st *esv1.ExternalSecretStatus) {
 		st.RefreshTime = metav1.NewTime(readAt.Truncate(time.Second))
 		st.SyncedResourceVersion = syncedRV
 		st.Binding.Name = targetName(es)
+		if t, err := time.Parse(time.RFC3339, changed); err == nil {
+			st.ValueChangedTime = &metav1.Time{Time: t}
+		}
+		// The latest the next refresh runs: requeue may start it up to
+		// maxJitter sooner. Derived from the read time alone, so a reconcile
+		// that changes nothing writes no status.
+		st.NextRefreshTime = nil
+		if interval := refreshInterval(es); interval > 0 && es.Spec.RefreshPolicy != esv1.RefreshPolicyCreatedOnce && es.Spec.RefreshPolicy != esv1.RefreshPolicyOnChange {
+			st.NextRefreshTime = &metav1.Time{Time: readAt.Truncate(time.Second).Add(interval)}
+		}
 	})
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "writing ExternalSecret status")

@@ -73,7 +73,7 @@ func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret) (ctrl.Re
 			return r.deleteEmpty(ctx, es, current, name, syncedRV, got.oldest)
 		case esv1.DeletionPolicyMerge:
 		default:
-			r.succeed(ctx, es, syncedRV, got.oldest, esv1.ReasonSecretSynced, "Secret retained due to DeletionPolicy=Retain: the store returned no data")
+			r.succeed(ctx, es, syncedRV, got.oldest, esv1.ReasonSecretSynced, "Secret retained due to DeletionPolicy=Retain: the store returned no data", "")
 			return r.requeue(es, got.oldest), nil
 		}
 	}
@@ -84,10 +84,10 @@ func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret) (ctrl.Re
 		return r.fail(ctx, es, err)
 	}
 	if policy == esv1.CreatePolicyNone {
-		r.succeed(ctx, es, syncedRV, got.oldest, esv1.ReasonSecretSynced, "Secret was synced (creationPolicy None: nothing written)")
+		r.succeed(ctx, es, syncedRV, got.oldest, esv1.ReasonSecretSynced, "Secret was synced (creationPolicy None: nothing written)", "")
 		return r.requeue(es, got.oldest), nil
 	}
-	action, err := r.write(ctx, es, name, policy, current, rend)
+	action, valueChanged, err := r.write(ctx, es, name, policy, current, rend)
 	if errors.Is(err, errSecretMissing) {
 		r.setReady(ctx, es, corev1.ConditionFalse, esv1.ReasonSecretMissing,
 			fmt.Sprintf("Secret %s does not exist; creationPolicy Merge only updates an existing Secret", name), nil)
@@ -99,7 +99,7 @@ func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret) (ctrl.Re
 	if action != "" {
 		r.Recorder.Eventf(es, nil, corev1.EventTypeNormal, action, "Sync", "%s Secret %s", action, name)
 	}
-	r.succeed(ctx, es, syncedRV, got.oldest, esv1.ReasonSecretSynced, "Secret was synced")
+	r.succeed(ctx, es, syncedRV, got.oldest, esv1.ReasonSecretSynced, "Secret was synced", valueChanged)
 	return r.requeue(es, got.oldest), nil
 }
 
@@ -112,6 +112,6 @@ func (r *Reconciler) deleteEmpty(ctx context.Context, es *esv1.ExternalSecret, c
 		}
 		r.Recorder.Eventf(es, nil, corev1.EventTypeNormal, esv1.EventReasonDeleted, "Sync", "Deleted Secret %s: the store has none of its data", name)
 	}
-	r.succeed(ctx, es, syncedRV, readAt, esv1.ReasonSecretDeleted, "Secret was deleted: the store has none of its data (deletionPolicy Delete)")
+	r.succeed(ctx, es, syncedRV, readAt, esv1.ReasonSecretDeleted, "Secret was deleted: the store has none of its data (deletionPolicy Delete)", "")
 	return r.requeue(es, readAt), nil
 }

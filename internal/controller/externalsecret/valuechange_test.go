@@ -52,7 +52,7 @@ func TestWriteMarksValueChanges(t *testing.T) {
 		if err := c.Get(context.Background(), client.ObjectKey{Namespace: "ns", Name: "es"}, s); err == nil {
 			current = s
 		}
-		reason, err := r.write(context.Background(), es, "es", esv1.CreatePolicyOwner, current, rend(st.value, st.labels))
+		reason, changed, err := r.write(context.Background(), es, "es", esv1.CreatePolicyOwner, current, rend(st.value, st.labels))
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
@@ -63,8 +63,8 @@ func TestWriteMarksValueChanges(t *testing.T) {
 		if err := c.Get(context.Background(), client.ObjectKey{Namespace: "ns", Name: "es"}, got); err != nil {
 			t.Fatal(err)
 		}
-		if want := t0.Add(st.wantMark).Format(time.RFC3339); got.Annotations[ValueChangedAnnotation] != want {
-			t.Errorf("%s: %s = %q, want %q", st.name, ValueChangedAnnotation, got.Annotations[ValueChangedAnnotation], want)
+		if want := t0.Add(st.wantMark).Format(time.RFC3339); got.Annotations[ValueChangedAnnotation] != want || changed != want {
+			t.Errorf("%s: %s = %q (write returned %q), want %q", st.name, ValueChangedAnnotation, got.Annotations[ValueChangedAnnotation], changed, want)
 		}
 	}
 }

@@ -49,7 +49,9 @@ func (r *Reconciler) cachedSecret(ctx context.Context, ns, name string) (*corev1
 // write creates or updates the Secret. A Secret the cache does not hold is
 // created, or, when it exists without the managed label (made by hand or
 // by ESO before the label), read directly and adopted.
-func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name string, policy esv1.ExternalSecretCreationPolicy, current *corev1.Secret, rend esrender.Result) (string, error) {
+// It also returns when the Secret's data last changed (its value-changed
+// stamp, "" when unknown).
+func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name string, policy esv1.ExternalSecretCreationPolicy, current *corev1.Secret, rend esrender.Result) (string, string, error) {
 	owner := client.FieldOwner(fieldManager(es.Name))
 	if current == nil {
 		if policy != esv1.CreatePolicyMerge {
@@ -57,41 +59,41 @@ func (r *Reconciler) write(ctx context.Context, es *esv1.ExternalSecret, name st
 			markValueChange(want, nil, r.now())
 			if policy == esv1.CreatePolicyOwner {
 				if err := setOwner(want, es); err != nil {
-					return "", err
+					return "", "", err
 				}
 			}
 			err := r.Client.Create(ctx, want, owner)
 			if err == nil {
-				return esv1.EventReasonCreated, nil
+				return esv1.EventReasonCreated, want.Annotations[ValueChangedAnnotation], nil
 			}
 			if !apierrors.IsAlreadyExists(err) {
-				return "", secretwrite.Wrap("creating", es.Namespace+"/"+name, err)
+				return "", "", secretwrite.Wrap("creating", es.Namespace+"/"+name, err)
 			}
 		}
 		current = &corev1.Secret{}
 		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: es.Namespace, Name: name}, current)
 		if apierrors.IsNotFound(err) && policy == esv1.CreatePolicyMerge {
-			return "", errSecretMissing
+			return "", "", errSecretMissing
 		}
 		if err != nil {
-			return "", fmt.Errorf("reading Secret %s/%s: %w", es.Namespace, name, err)
+			return "", "", fmt.Errorf("reading Secret %s/%s: %w", es.Namespace, name, err)
 		}
 	}
 	want := desired(es, name, current, rend)
 	markValueChange(want, current, r.now())
 	if policy == esv1.CreatePolicyOwner {
 		if err := setOwner(want, es); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
 	if sameSecret(current, want) {
-		return "", nil
+		return "", want.Annotations[ValueChangedAnnotation], nil
 	}
 	if current.Immutable != nil && *current.Immutable && !equality.Semantic.DeepEqual(current.Data, want.Data) {
-		return "", specerr.New("Secret %s/%s is immutable and its data would change; delete it to let it be recreated", es.Namespace, name)
+		return "", "", specerr.New("Secret %s/%s is immutable and its data would change; delete it to let it be recreated", es.Namespace, name)
 	}
 	if err := r.Client.Update(ctx, want, owner); err != nil {
-		return "", secretwrite.Wrap("updating", es.Namespace+"/"+name, err)
+		return "", "", secretwrite.Wrap("updating", es.Namespace+"/"+name, err)
 	}
-	return esv1.EventReasonUpdated, nil
+	return esv1.EventReasonUpdated, want.Annotations[ValueChangedAnnotation], nil
 }
