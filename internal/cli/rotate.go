@@ -176,7 +176,11 @@ func printConsumers(ctx context.Context, s Streams, c rotation.Client, ns, secre
 		fmt.Fprintf(s.Out, "  no Deployment, StatefulSet or DaemonSet in %s uses Secret %s\n", ns, secret)
 	}
 	for _, w := range ws {
-		fmt.Fprintf(s.Out, "  would restart %s (uses keys %s) if they change\n", w, strings.Join(w.Keys, ","))
+		if w.Reloads {
+			fmt.Fprintf(s.Out, "  would restart %s (uses keys %s) if they change\n", w, strings.Join(w.Keys, ","))
+		} else {
+			fmt.Fprintf(s.Out, "  %s uses keys %s but is not opted in to reload: restart it yourself\n", w, strings.Join(w.Keys, ","))
+		}
 	}
 	return nil
 }

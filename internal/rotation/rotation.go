@@ -8,8 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/keyward/keyward/internal/controller/reload"
 )
 
 // ForceSyncAnnotation is ESO's: any new value makes the controller sync now.
@@ -153,98 +153,74 @@ func TargetSecret(es *unstructured.Unstructured) string {
 	return es.GetName()
 }
 
-// Workload is a Deployment, StatefulSet or DaemonSet and the keys of a
-// Secret its Pods use ("*" for the whole Secret: envFrom, or a volume
-// without items).
+// Workload is a Deployment, StatefulSet or DaemonSet that uses a Secret:
+// the keys it reads ("*" for the whole Secret: envFrom, or a volume without
+// items), and whether its annotations ask the reload controller to restart
+// it when they change.
 type Workload struct {
 	Kind, Namespace, Name string
 	Keys                  []string
+	Reloads               bool
 }
 
 func (w Workload) String() string { return w.Kind + "/" + w.Namespace + "/" + w.Name }
 
-// Consumers lists the workloads in ns whose Pods use Secret secret.
+// Consumers lists the workloads in ns whose Pods use Secret secret. It
+// applies the reload controller's own rules (package reload), so Reloads
+// says exactly what a change would restart.
 func (c Client) Consumers(ctx context.Context, ns, secret string) ([]Workload, error) {
+	meta := reload.SecretMeta{}
+	known := false
+	if s, err := c.Kube.CoreV1().Secrets(ns).Get(ctx, secret, metav1.GetOptions{}); err == nil {
+		meta.Match = s.Annotations[reload.ReloaderMatch] == "true"
+		meta.Ignore = s.Annotations[reload.ReloaderIgnore] == "true"
+		known = true
+	} else if !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", ns, secret, err)
+	}
 	var out []Workload
+	add := func(kind string, m *metav1.ObjectMeta, spec *corev1.PodSpec) {
+		uses := reload.SecretUses(spec)
+		u, ok := uses[secret]
+		if !ok {
+			return
+		}
+		w := Workload{Kind: kind, Namespace: m.Namespace, Name: m.Name, Keys: u.SortedKeys()}
+		if u.All {
+			w.Keys = []string{"*"}
+		}
+		sel := reload.Select(reload.ParseSelection(m.Annotations), uses, func(name string) (reload.SecretMeta, bool) {
+			if name == secret {
+				return meta, known
+			}
+			return reload.SecretMeta{}, false
+		})
+		_, w.Reloads = sel[secret]
+		out = append(out, w)
+	}
 	apps := c.Kube.AppsV1()
 	deps, err := apps.Deployments(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing Deployments in %s: %w", ns, err)
 	}
-	for _, d := range deps.Items {
-		out = appendUse(out, "Deployment", &d.ObjectMeta, &d.Spec.Template.Spec, secret)
+	for i := range deps.Items {
+		add("Deployment", &deps.Items[i].ObjectMeta, &deps.Items[i].Spec.Template.Spec)
 	}
 	sts, err := apps.StatefulSets(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing StatefulSets in %s: %w", ns, err)
 	}
-	for _, s := range sts.Items {
-		out = appendUse(out, "StatefulSet", &s.ObjectMeta, &s.Spec.Template.Spec, secret)
+	for i := range sts.Items {
+		add("StatefulSet", &sts.Items[i].ObjectMeta, &sts.Items[i].Spec.Template.Spec)
 	}
 	dss, err := apps.DaemonSets(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing DaemonSets in %s: %w", ns, err)
 	}
-	for _, d := range dss.Items {
-		out = appendUse(out, "DaemonSet", &d.ObjectMeta, &d.Spec.Template.Spec, secret)
+	for i := range dss.Items {
+		add("DaemonSet", &dss.Items[i].ObjectMeta, &dss.Items[i].Spec.Template.Spec)
 	}
 	return out, nil
-}
-
-func appendUse(out []Workload, kind string, m *metav1.ObjectMeta, spec *corev1.PodSpec, secret string) []Workload {
-	if keys := UsedKeys(spec, secret); len(keys) > 0 {
-		out = append(out, Workload{Kind: kind, Namespace: m.Namespace, Name: m.Name, Keys: keys})
-	}
-	return out
-}
-
-// UsedKeys are the keys of Secret secret that spec reads: from env
-// secretKeyRef, envFrom, Secret volumes and projected volumes (with items,
-// the listed keys; without, "*").
-func UsedKeys(spec *corev1.PodSpec, secret string) []string {
-	set := map[string]bool{}
-	containers := append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...)
-	for _, c := range containers {
-		for _, e := range c.Env {
-			if r := e.ValueFrom; r != nil && r.SecretKeyRef != nil && r.SecretKeyRef.Name == secret {
-				set[r.SecretKeyRef.Key] = true
-			}
-		}
-		for _, e := range c.EnvFrom {
-			if e.SecretRef != nil && e.SecretRef.Name == secret {
-				set["*"] = true
-			}
-		}
-	}
-	items := func(list []corev1.KeyToPath) {
-		if len(list) == 0 {
-			set["*"] = true
-		}
-		for _, i := range list {
-			set[i.Key] = true
-		}
-	}
-	for _, v := range spec.Volumes {
-		if v.Secret != nil && v.Secret.SecretName == secret {
-			items(v.Secret.Items)
-		}
-		if v.Projected != nil {
-			for _, src := range v.Projected.Sources {
-				if src.Secret != nil && src.Secret.Name == secret {
-					items(src.Secret.Items)
-				}
-			}
-		}
-	}
-	if set["*"] {
-		return []string{"*"}
-	}
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return slices.Compact(keys)
 }
 
 func kindName(gvr schema.GroupVersionResource) string {

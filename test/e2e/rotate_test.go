@@ -17,6 +17,7 @@ import (
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/controller/externalsecret"
+	"github.com/keyward/keyward/internal/controller/reload"
 	"github.com/keyward/keyward/internal/manager"
 	"github.com/keyward/keyward/test/proc"
 )
@@ -51,15 +52,18 @@ func TestRotateExternalSecret(t *testing.T) {
 	})
 	one := int32(1)
 	deploy := func(name string, env []corev1.EnvVar) *appsv1.Deployment {
-		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: app, Name: name},
+		ann := map[string]string{reload.AutoAnnotation: "true"}
+		if name == "legacy" {
+			ann = nil // uses the Secret, not opted in to reload
+		}
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: app, Name: name, Annotations: ann},
 			Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
 				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
 					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1", Env: env}}}}}}
 	}
-	e.create(ctx, t,
-		deploy("api", []corev1.EnvVar{{Name: "DB", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: "backend-secrets"}, Key: "postgres-db-uri"}}}}),
-		deploy("unrelated", nil))
+	dbEnv := []corev1.EnvVar{{Name: "DB", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "backend-secrets"}, Key: "postgres-db-uri"}}}}
+	e.create(ctx, t, deploy("api", dbEnv), deploy("legacy", dbEnv), deploy("unrelated", nil))
 
 	// A new value in the store; the hour-long interval would not fetch it.
 	store := cluster.Clientset.CoreV1().Secrets(src)
@@ -73,7 +77,8 @@ func TestRotateExternalSecret(t *testing.T) {
 	}
 
 	code, out, stderr := runCLI(t, "keyward", nil, "rotate", "externalsecret", "backend-secrets", "-n", app, "--dry-run")
-	if code != 0 || !strings.Contains(out, "Deployment/"+app+"/api (uses keys postgres-db-uri)") || strings.Contains(out, "unrelated") {
+	if code != 0 || !strings.Contains(out, "would restart Deployment/"+app+"/api (uses keys postgres-db-uri)") ||
+		!strings.Contains(out, "Deployment/"+app+"/legacy uses keys postgres-db-uri but is not opted in") || strings.Contains(out, "unrelated") {
 		t.Fatalf("--dry-run: exit %d\n%s%s", code, out, stderr)
 	}
 	if got, _ := cluster.Clientset.CoreV1().Secrets(app).Get(ctx, "backend-secrets", metav1.GetOptions{}); string(got.Data["postgres-db-uri"]) != "postgresql://app:first-rotate@db/aura" {
