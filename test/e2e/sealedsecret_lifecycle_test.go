@@ -59,6 +59,9 @@ func TestSealedSecretLifecycle(t *testing.T) {
 	if strings.Join(got.Status.KeyFingerprints, ",") != key.Fingerprint {
 		t.Fatalf("keyFingerprints = %v, want [%s]", got.Status.KeyFingerprints, key.Fingerprint)
 	}
+	if v := got.Status.ValueChangedTime; v == nil || v.Time.UTC().Format(time.RFC3339) != sec.Annotations[sealedsecret.ValueChangedAnnotation] {
+		t.Errorf("status.valueChangedTime %v, want the Secret's stamp %s", v, sec.Annotations[sealedsecret.ValueChangedAnnotation])
+	}
 	if note := waitEvent(ctx, t, ns, ss.Name, sealedsecret.EventUnsealed); note != "SealedSecret unsealed successfully" {
 		t.Fatalf("event note %q", note)
 	}

@@ -140,6 +140,11 @@ type SealedSecretStatus struct {
 	// A key no SealedSecret lists any more can be retired.
 	// +optional
 	KeyFingerprints []string `json:"keyFingerprints,omitempty"`
+	// ValueChangedTime is when the Secret's data last changed (a pass that
+	// writes the same values keeps it). Keyward's; Bitnami's controller does
+	// not set it.
+	// +optional
+	ValueChangedTime *metav1.Time `json:"valueChangedTime,omitempty"`
 }
 
 // SealedSecret is a Secret whose values are sealed for a controller's key,

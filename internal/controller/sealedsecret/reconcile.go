@@ -184,12 +184,12 @@ func (r *Reconciler) reconcile(ctx context.Context, ss *ssv1.SealedSecret) (stri
 	drifted := r.takeDrift(key)
 	if current != nil && !drifted {
 		if fps, ok := madeFrom(current, digest, active); ok {
-			return outcomeInSync, r.succeeded(ctx, ss, fps)
+			return outcomeInSync, r.succeeded(ctx, ss, fps, current.Annotations[ValueChangedAnnotation])
 		}
 	}
 	if !drifted {
 		if fps, ok := r.justWrote(key, digest, active); ok {
-			return outcomeInSync, r.succeeded(ctx, ss, fps)
+			return outcomeInSync, r.succeeded(ctx, ss, fps, "")
 		}
 	}
 
@@ -207,7 +207,8 @@ func (r *Reconciler) reconcile(ctx context.Context, ss *ssv1.SealedSecret) (stri
 	usedFPs = slices.Compact(usedFPs)
 	stamp(secret, digest, usedFPs)
 
-	if err := r.write(ctx, ss, secret, current != nil); err != nil {
+	changed, err := r.write(ctx, ss, secret, current != nil)
+	if err != nil {
 		var unmanaged *unmanagedError
 		switch {
 		case errors.As(err, &unmanaged):
@@ -225,7 +226,7 @@ func (r *Reconciler) reconcile(ctx context.Context, ss *ssv1.SealedSecret) (stri
 	r.rememberWrite(key, digest, usedFPs)
 	r.Recorder.Eventf(ss, nil, corev1.EventTypeNormal, EventUnsealed, "Unseal", "SealedSecret unsealed successfully")
 	ctrl.LoggerFrom(ctx).V(1).Info("unsealed", "keys", usedFPs)
-	return outcomeUnsealed, r.succeeded(ctx, ss, usedFPs)
+	return outcomeUnsealed, r.succeeded(ctx, ss, usedFPs, changed)
 }
 
 // cachedSecret returns the labelled Secret from the cache, or nil.

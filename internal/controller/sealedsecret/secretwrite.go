@@ -80,40 +80,43 @@ func (e *unmanagedError) Error() string {
 // only when this SealedSecret controls it or it is annotated managed or
 // patch; patch merges, otherwise data, labels, annotations and owner
 // references are replaced. Equal Secrets are not written. known says the
-// Secret is in the cache, so a create would only fail.
-func (r *Reconciler) write(ctx context.Context, ss *ssv1.SealedSecret, desired *corev1.Secret, known bool) error {
+// Secret is in the cache, so a create would only fail. It returns the
+// Secret's value-changed stamp ("" when unknown).
+func (r *Reconciler) write(ctx context.Context, ss *ssv1.SealedSecret, desired *corev1.Secret, known bool) (string, error) {
 	key := client.ObjectKeyFromObject(desired)
 	if !known {
-		err := r.Client.Create(ctx, markValueChange(desired.DeepCopy(), nil, r.now()))
+		created := markValueChange(desired.DeepCopy(), nil, r.now())
+		err := r.Client.Create(ctx, created)
 		if err == nil {
-			return nil
+			return created.Annotations[ValueChangedAnnotation], nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
-			return secretwrite.Wrap("creating", key.String(), err)
+			return "", secretwrite.Wrap("creating", key.String(), err)
 		}
 	}
 	existing := &corev1.Secret{}
 	if err := r.APIReader.Get(ctx, key, existing); err != nil {
 		if apierrors.IsNotFound(err) {
-			if err := r.Client.Create(ctx, markValueChange(desired.DeepCopy(), nil, r.now())); err != nil {
-				return secretwrite.Wrap("creating", key.String(), err)
+			created := markValueChange(desired.DeepCopy(), nil, r.now())
+			if err := r.Client.Create(ctx, created); err != nil {
+				return "", secretwrite.Wrap("creating", key.String(), err)
 			}
-			return nil
+			return created.Annotations[ValueChangedAnnotation], nil
 		}
-		return fmt.Errorf("reading Secret %s: %w", key, err)
+		return "", fmt.Errorf("reading Secret %s: %w", key, err)
 	}
 	if !metav1.IsControlledBy(existing, ss) &&
 		existing.Annotations[ssv1.ManagedAnnotation] != "true" && existing.Annotations[ssv1.PatchAnnotation] != "true" {
-		return &unmanagedError{name: key.Name}
+		return "", &unmanagedError{name: key.Name}
 	}
 	updated := markValueChange(merged(existing, desired), existing, r.now())
 	if equality.Semantic.DeepEqual(existing, updated) {
-		return nil
+		return updated.Annotations[ValueChangedAnnotation], nil
 	}
 	if err := r.Client.Update(ctx, updated); err != nil {
-		return secretwrite.Wrap("updating", key.String(), err)
+		return "", secretwrite.Wrap("updating", key.String(), err)
 	}
-	return nil
+	return updated.Annotations[ValueChangedAnnotation], nil
 }
 
 // markValueChange stamps ValueChangedAnnotation on out with now when its

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,10 +19,15 @@ import (
 	"github.com/keyward/keyward/internal/sealing"
 )
 
-// succeeded records Synced=True.
-func (r *Reconciler) succeeded(ctx context.Context, ss *ssv1.SealedSecret, fps []string) error {
+// succeeded records Synced=True. changed is the Secret's value-changed
+// stamp (RFC 3339; "" keeps what the status says).
+func (r *Reconciler) succeeded(ctx context.Context, ss *ssv1.SealedSecret, fps []string, changed string) error {
 	r.Metrics.condition(ss.Namespace, ss.Name, ss.Labels["app.kubernetes.io/instance"], 1)
-	return r.setStatus(ctx, ss, corev1.ConditionTrue, "", fps)
+	var at *metav1.Time
+	if t, err := time.Parse(time.RFC3339, changed); err == nil {
+		at = &metav1.Time{Time: t}
+	}
+	return r.setStatus(ctx, ss, corev1.ConditionTrue, "", fps, at)
 }
 
 // fail records Synced=False with err as the message, warns with an event,
@@ -38,7 +44,7 @@ func (r *Reconciler) fail(ctx context.Context, ss *ssv1.SealedSecret, reason, ev
 	}
 	r.Recorder.Eventf(ss, nil, corev1.EventTypeWarning, event, "Unseal", "%s", note)
 	ctrl.LoggerFrom(ctx).Info("SealedSecret not synced", "reason", reason, "error", msg)
-	return outcomeFailed, r.setStatus(ctx, ss, corev1.ConditionFalse, msg, nil)
+	return outcomeFailed, r.setStatus(ctx, ss, corev1.ConditionFalse, msg, nil, nil)
 }
 
 // message is the status text for err. Errors from unsealing name items and
@@ -53,8 +59,9 @@ func message(err error) string {
 
 // setStatus writes the Synced condition when it changed or the generation
 // moved on; lastUpdateTime is the time of that write. fps nil keeps the
-// recorded key fingerprints (a failed pass does not know them).
-func (r *Reconciler) setStatus(ctx context.Context, ss *ssv1.SealedSecret, status corev1.ConditionStatus, msg string, fps []string) error {
+// recorded key fingerprints (a failed pass does not know them), changed nil
+// the recorded value-change time.
+func (r *Reconciler) setStatus(ctx context.Context, ss *ssv1.SealedSecret, status corev1.ConditionStatus, msg string, fps []string, changed *metav1.Time) error {
 	if !r.UpdateStatus {
 		return nil
 	}
@@ -68,6 +75,9 @@ func (r *Reconciler) setStatus(ctx context.Context, ss *ssv1.SealedSecret, statu
 	}
 	if ss.Status != nil && prev != nil && ss.Status.ObservedGeneration == ss.Generation &&
 		prev.Status == status && prev.Message == msg && (fps == nil || slices.Equal(ss.Status.KeyFingerprints, fps)) {
+		// changed alone never forces a write: a value changes only with a
+		// new generation, and under Bitnami's CRD the field is pruned, so
+		// comparing it would write the status at every pass.
 		return nil
 	}
 	orig := ss.DeepCopy()
@@ -90,6 +100,9 @@ func (r *Reconciler) setStatus(ctx context.Context, ss *ssv1.SealedSecret, statu
 	st.ObservedGeneration = ss.Generation
 	if fps != nil {
 		st.KeyFingerprints = fps
+	}
+	if changed != nil {
+		st.ValueChangedTime = changed
 	}
 	if err := r.writeStatus(ctx, ss, orig); err != nil {
 		r.Metrics.failed(reasonStatus, ss.Namespace)
