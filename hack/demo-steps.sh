@@ -52,3 +52,8 @@ if [ -x hack/demo-vault.sh ]; then
 	step "Production: an external store"
 	bash hack/demo-vault.sh
 fi
+
+step "Audit: who can read the production Secrets, and is anything copied where it should not be"
+run keyward audit access -n aura-production --fail-on none --no-progress
+run keyward audit exposure -n aura-production --fail-on none --no-progress
+run keyward audit policy
