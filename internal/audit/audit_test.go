@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyward/keyward/internal/sarif"
 )
 
 func TestExitCode(t *testing.T) {
@@ -99,7 +101,7 @@ func TestWriteSARIF(t *testing.T) {
 	if err := Write(&b, "sarif", Report{Results: sample(), Version: "v1"}); err != nil {
 		t.Fatal(err)
 	}
-	var log sarifLog
+	var log sarif.Log
 	if err := json.Unmarshal(b.Bytes(), &log); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/keyward/keyward/internal/sarif"
 )
 
 // Formats are the values -o takes.
@@ -184,69 +186,8 @@ func marshalIndent(v any, prefix string) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-// SARIF 2.1.0, the subset code-scanning services read. Findings about cluster
-// objects carry a logical location ("namespace/Kind/name"); findings about a
-// file carry a physical one.
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-type sarifRun struct {
-	Tool        sarifTool         `json:"tool"`
-	Results     []sarifResult     `json:"results"`
-	Invocations []sarifInvocation `json:"invocations"`
-}
-type sarifInvocation struct {
-	ExecutionSuccessful        bool                `json:"executionSuccessful"`
-	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
-}
-type sarifNotification struct {
-	Level   string       `json:"level"`
-	Message sarifMessage `json:"message"`
-}
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version,omitempty"`
-	InformationURI string      `json:"informationUri"`
-	Rules          []sarifRule `json:"rules"`
-}
-type sarifRule struct {
-	ID               string       `json:"id"`
-	ShortDescription sarifMessage `json:"shortDescription"`
-}
-type sarifMessage struct {
-	Text string `json:"text"`
-}
-type sarifResult struct {
-	RuleID     string          `json:"ruleId"`
-	Level      string          `json:"level"`
-	Message    sarifMessage    `json:"message"`
-	Locations  []sarifLocation `json:"locations,omitempty"`
-	Properties map[string]any  `json:"properties,omitempty"`
-}
-type sarifLocation struct {
-	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
-	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
-}
-type sarifPhysical struct {
-	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	Region           *sarifRegion  `json:"region,omitempty"`
-}
-type sarifArtifact struct {
-	URI string `json:"uri"`
-}
-type sarifRegion struct {
-	StartLine int `json:"startLine"`
-}
-type sarifLogical struct {
-	Name               string `json:"name"`
-	FullyQualifiedName string `json:"fullyQualifiedName"`
-	Kind               string `json:"kind"`
-}
+// In SARIF, findings about cluster objects carry a logical location
+// ("namespace/Kind/name"); findings about a file carry a physical one.
 
 func sarifLevel(s Severity) string {
 	switch {
@@ -260,13 +201,13 @@ func sarifLevel(s Severity) string {
 
 func writeSARIF(w io.Writer, results []*Result, failed []Failed, version string) error {
 	rules := map[string]string{}
-	run := sarifRun{
-		Tool: sarifTool{Driver: sarifDriver{
+	run := sarif.Run{
+		Tool: sarif.Tool{Driver: sarif.Driver{
 			Name: "keyward-audit", Version: version,
 			InformationURI: "https://github.com/keyward/keyward/blob/main/docs/audit.md",
 		}},
-		Results:     []sarifResult{},
-		Invocations: []sarifInvocation{{ExecutionSuccessful: len(failed) == 0}},
+		Results:     []sarif.Result{},
+		Invocations: []sarif.Invocation{{ExecutionSuccessful: len(failed) == 0}},
 	}
 	for _, r := range results {
 		for _, f := range r.Findings {
@@ -274,20 +215,20 @@ func writeSARIF(w io.Writer, results []*Result, failed []Failed, version string)
 			if _, ok := rules[id]; !ok {
 				rules[id] = f.Check + ": " + f.Rule
 			}
-			res := sarifResult{
+			res := sarif.Result{
 				RuleID:     id,
 				Level:      sarifLevel(f.Severity),
-				Message:    sarifMessage{Text: f.Message},
-				Properties: map[string]any{"severity": f.Severity.String()},
+				Message:    sarif.Message{Text: f.Message},
+				Properties: map[string]string{"severity": f.Severity.String()},
 			}
 			if f.Object.File != "" {
-				loc := sarifLocation{PhysicalLocation: &sarifPhysical{ArtifactLocation: sarifArtifact{URI: f.Object.File}}}
+				loc := sarif.Location{PhysicalLocation: &sarif.PhysicalLocation{ArtifactLocation: sarif.ArtifactLocation{URI: f.Object.File}}}
 				if f.Object.Line > 0 {
-					loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Object.Line}
+					loc.PhysicalLocation.Region = &sarif.Region{StartLine: f.Object.Line}
 				}
-				res.Locations = []sarifLocation{loc}
+				res.Locations = []sarif.Location{loc}
 			} else if f.Object.Name != "" || f.Object.Namespace != "" {
-				res.Locations = []sarifLocation{{LogicalLocations: []sarifLogical{{
+				res.Locations = []sarif.Location{{LogicalLocations: []sarif.LogicalLocation{{
 					Name: f.Object.Name, FullyQualifiedName: f.Object.String(), Kind: "resource",
 				}}}}
 			}
@@ -296,23 +237,16 @@ func writeSARIF(w io.Writer, results []*Result, failed []Failed, version string)
 	}
 	for _, f := range failed {
 		run.Invocations[0].ToolExecutionNotifications = append(run.Invocations[0].ToolExecutionNotifications,
-			sarifNotification{Level: "error", Message: sarifMessage{Text: f.Check + ": " + f.Error}})
+			sarif.Notification{Level: "error", Message: sarif.Message{Text: f.Check + ": " + f.Error}})
 	}
 	ids := make([]string, 0, len(rules))
 	for id := range rules {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	run.Tool.Driver.Rules = []sarifRule{}
+	run.Tool.Driver.Rules = []sarif.Rule{}
 	for _, id := range ids {
-		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{ID: id, ShortDescription: sarifMessage{Text: rules[id]}})
+		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarif.Rule{ID: id, ShortDescription: sarif.Message{Text: rules[id]}})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(sarifLog{
-		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
-		Version: "2.1.0",
-		Runs:    []sarifRun{run},
-	})
+	return sarif.Write(w, sarif.New(run))
 }

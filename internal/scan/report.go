@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/keyward/keyward/internal/sarif"
 )
 
 // Formats lists the supported report formats.
@@ -95,69 +97,18 @@ func writeJSON(w io.Writer, fs []Finding, o ReportOptions) error {
 	return enc.Encode(out)
 }
 
-// SARIF 2.1.0, the subset code-scanning services read.
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-}
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version,omitempty"`
-	InformationURI string      `json:"informationUri,omitempty"`
-	Rules          []sarifRule `json:"rules"`
-}
-type sarifRule struct {
-	ID               string       `json:"id"`
-	ShortDescription sarifMessage `json:"shortDescription"`
-}
-type sarifMessage struct {
-	Text string `json:"text"`
-}
-type sarifResult struct {
-	RuleID              string            `json:"ruleId"`
-	Level               string            `json:"level"`
-	Message             sarifMessage      `json:"message"`
-	Locations           []sarifLocation   `json:"locations"`
-	PartialFingerprints map[string]string `json:"partialFingerprints"`
-	Properties          map[string]string `json:"properties,omitempty"`
-}
-type sarifLocation struct {
-	PhysicalLocation sarifPhysical `json:"physicalLocation"`
-}
-type sarifPhysical struct {
-	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	Region           sarifRegion   `json:"region"`
-}
-type sarifArtifact struct {
-	URI string `json:"uri"`
-}
-type sarifRegion struct {
-	StartLine   int `json:"startLine"`
-	EndLine     int `json:"endLine"`
-	StartColumn int `json:"startColumn,omitempty"`
-	EndColumn   int `json:"endColumn,omitempty"`
-}
-
 func writeSARIF(w io.Writer, fs []Finding, o ReportOptions) error {
 	ruleSet := map[string]bool{}
-	results := make([]sarifResult, 0, len(fs))
+	results := make([]sarif.Result, 0, len(fs))
 	for _, f := range fs {
 		ruleSet[f.Rule] = true
-		r := sarifResult{
+		r := sarif.Result{
 			RuleID:  f.Rule,
 			Level:   "error",
-			Message: sarifMessage{Text: fmt.Sprintf("%s: %s", f.Description, secret(f, o))},
-			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{
-				ArtifactLocation: sarifArtifact{URI: f.File},
-				Region:           sarifRegion{StartLine: f.StartLine, EndLine: f.EndLine, StartColumn: f.StartColumn, EndColumn: f.EndColumn},
+			Message: sarif.Message{Text: fmt.Sprintf("%s: %s", f.Description, secret(f, o))},
+			Locations: []sarif.Location{{PhysicalLocation: &sarif.PhysicalLocation{
+				ArtifactLocation: sarif.ArtifactLocation{URI: f.File},
+				Region:           &sarif.Region{StartLine: f.StartLine, EndLine: f.EndLine, StartColumn: f.StartColumn, EndColumn: f.EndColumn},
 			}}},
 			PartialFingerprints: map[string]string{"keyward/v1": f.Fingerprint},
 		}
@@ -171,22 +122,18 @@ func writeSARIF(w io.Writer, fs []Finding, o ReportOptions) error {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	rules := make([]sarifRule, 0, len(ids))
+	rules := make([]sarif.Rule, 0, len(ids))
 	for _, id := range ids {
 		d := id
 		if o.Describe != nil && o.Describe(id) != "" {
 			d = o.Describe(id)
 		}
-		rules = append(rules, sarifRule{ID: id, ShortDescription: sarifMessage{Text: d}})
+		rules = append(rules, sarif.Rule{ID: id, ShortDescription: sarif.Message{Text: d}})
 	}
-	log := sarifLog{
-		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
-		Version: "2.1.0",
-		Runs:    []sarifRun{{Tool: sarifTool{Driver: sarifDriver{Name: "keyward", Version: o.ToolVersion, Rules: rules}}, Results: results}},
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(log)
+	return sarif.Write(w, sarif.New(sarif.Run{
+		Tool:    sarif.Tool{Driver: sarif.Driver{Name: "keyward", Version: o.ToolVersion, Rules: rules}},
+		Results: results,
+	}))
 }
 
 type junitSuites struct {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyward/keyward/internal/sarif"
 	"github.com/keyward/keyward/internal/scan/source"
 )
 
@@ -67,7 +68,7 @@ func TestJSONShape(t *testing.T) {
 func TestSARIFAndJUnitParse(t *testing.T) {
 	var buf bytes.Buffer
 	WriteReport(&buf, "sarif", findings(), ReportOptions{Describe: func(id string) string { return "desc " + id }})
-	var log sarifLog
+	var log sarif.Log
 	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
 		t.Fatal(err)
 	}
