@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,7 +58,6 @@ type auditCheck struct {
 type auditEnv struct {
 	flags    *auditFlags
 	getenv   func(string) string
-	streams  Streams
 	progress *audit.Progress
 	need     inventory.Need
 
@@ -199,10 +199,10 @@ func runAudit(ctx context.Context, s Streams, getenv func(string) string, f *aud
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("--fail-on: %w", err)}
 	}
-	if !contains(audit.Formats, f.output) {
+	if !slices.Contains(audit.Formats, f.output) {
 		return &ExitError{Code: 2, Err: fmt.Errorf("--output %q: want one of %s", f.output, strings.Join(audit.Formats, ", "))}
 	}
-	env := &auditEnv{flags: f, getenv: getenv, streams: s}
+	env := &auditEnv{flags: f, getenv: getenv}
 	if !f.noProgress {
 		env.progress = audit.NewProgress(s.Err, isTerminal(s.Err, getenv), 2*time.Second)
 	}
@@ -240,13 +240,4 @@ func runAudit(ctx context.Context, s Streams, getenv func(string) string, f *aud
 		return &ExitError{Code: code}
 	}
 	return nil
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,13 +224,13 @@ func readsAny(es *unstructured.Unstructured, keys []string) bool {
 	from, _, _ := unstructured.NestedSlice(es.Object, "spec", "dataFrom")
 	for _, d := range data {
 		m, _ := d.(map[string]any)
-		if k, ok, _ := unstructured.NestedString(m, "remoteRef", "key"); ok && contains(keys, k) {
+		if k, ok, _ := unstructured.NestedString(m, "remoteRef", "key"); ok && slices.Contains(keys, k) {
 			return true
 		}
 	}
 	for _, d := range from {
 		m, _ := d.(map[string]any)
-		if k, ok, _ := unstructured.NestedString(m, "extract", "key"); ok && contains(keys, k) {
+		if k, ok, _ := unstructured.NestedString(m, "extract", "key"); ok && slices.Contains(keys, k) {
 			return true
 		}
 	}
