@@ -2,7 +2,6 @@ package audit
 
 import (
 	"encoding/json"
-	"net"
 	"strings"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/keyward/keyward/internal/audit/access"
+	"github.com/keyward/keyward/test/proc"
 )
 
 const plantedDB = "pl4nted-db-password-7c1e"
@@ -177,7 +177,7 @@ func TestAccessOnRealCluster(t *testing.T) {
 	})
 
 	t.Run("one check fails, the others report", func(t *testing.T) {
-		dead := "http://" + unusedAddr(t)
+		dead := "http://" + proc.FreeAddr(t)
 		r := keyward(t, "audit", "--kubeconfig", c.Kubeconfig, "-n", "aud-a", "--etcd-endpoint", dead, "-o", "json")
 		if r.code != 2 || !strings.Contains(r.stderr, dead) {
 			t.Fatalf("exit %d, want 2 naming the etcd endpoint: %s", r.code, r.stderr)
@@ -214,18 +214,6 @@ func TestAccessOnRealCluster(t *testing.T) {
 			t.Errorf("a failed check printed a result: %s", r.stdout)
 		}
 	})
-}
-
-// unusedAddr is a loopback address nothing listens on.
-func unusedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // plantAccessCases creates, in aud-a, aud-b and aud-c, one subject per path

@@ -43,7 +43,7 @@ func TestEncryptionOverTLS(t *testing.T) {
 	other.issue(t, dir, "stranger", false)
 	ca.writeCert(t, filepath.Join(dir, "ca.crt"))
 
-	client, peer := unusedAddr(t), unusedAddr(t)
+	client, peer := proc.FreeAddr(t), proc.FreeAddr(t)
 	endpoint := "https://" + client
 	cmd := exec.Command(filepath.Join(assets, "etcd"),
 		"--data-dir", filepath.Join(dir, "data"),

@@ -15,8 +15,6 @@ import (
 	"testing"
 
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/keyward/keyward/internal/cli"
 	testcluster "github.com/keyward/keyward/test/cluster"
@@ -91,13 +89,8 @@ func noLeak(t *testing.T, r result, values ...string) {
 // writeKubeconfig writes cfg (a bearer token connection) as a kubeconfig.
 func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
 	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["u"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
-	kc.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u"}
-	kc.CurrentContext = "c"
 	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+	if err := testcluster.WriteKubeconfig(path, cfg); err != nil {
 		t.Fatal(err)
 	}
 	return path
