@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -50,20 +49,12 @@ func TestRotateExternalSecret(t *testing.T) {
 	e.waitSecret(ctx, t, app, "backend-secrets", func(s *corev1.Secret) bool {
 		return string(s.Data["postgres-db-uri"]) == "postgresql://app:first-rotate@db/aura"
 	})
-	one := int32(1)
-	deploy := func(name string, env []corev1.EnvVar) *appsv1.Deployment {
-		ann := map[string]string{reload.AutoAnnotation: "true"}
-		if name == "legacy" {
-			ann = nil // uses the Secret, not opted in to reload
-		}
-		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: app, Name: name, Annotations: ann},
-			Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
-				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1", Env: env}}}}}}
-	}
-	dbEnv := []corev1.EnvVar{{Name: "DB", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: "backend-secrets"}, Key: "postgres-db-uri"}}}}
-	e.create(ctx, t, deploy("api", dbEnv), deploy("legacy", dbEnv), deploy("unrelated", nil))
+	opted := map[string]string{reload.AutoAnnotation: "true"}
+	dbEnv := envKey("backend-secrets", "postgres-db-uri")
+	e.create(ctx, t,
+		deployment(app, "api", opted, podSpec(dbEnv, nil)),
+		deployment(app, "legacy", nil, podSpec(dbEnv, nil)), // uses the Secret, not opted in to reload
+		deployment(app, "unrelated", opted, podSpec(nil, nil)))
 
 	// A new value in the store; the hour-long interval would not fetch it.
 	store := cluster.Clientset.CoreV1().Secrets(src)
