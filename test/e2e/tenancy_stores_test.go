@@ -18,6 +18,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/keyward/keyward/api/externalsecrets/v1"
@@ -355,22 +356,29 @@ func (env *tenancyEnv) victimIntact(ctx context.Context, t *testing.T, ns, name,
 // body (the echo marker is among the canaries looked for at the end too).
 func (env *tenancyEnv) statusCodeOnly(ctx context.Context, t *testing.T, ns, name string, srv *recorder) {
 	t.Helper()
-	esCond := env.esFailed(ctx, t, ns, name)
-	st := &esv1.SecretStore{}
-	if err := env.es.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, st); err != nil {
-		t.Fatal(err)
-	}
-	msgs := esCond.Message
-	for _, c := range st.Status.Conditions {
-		msgs += "\n" + c.Message
-	}
+	// The first failure may be the store not yet in the controller's cache;
+	// the retry that reaches the server must then name its status code.
+	var msgs, seen string
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		esCond := env.esFailed(ctx, t, ns, name)
+		st := &esv1.SecretStore{}
+		if err := env.es.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, st); err != nil {
+			return false, err
+		}
+		msgs = esCond.Message
+		for _, c := range st.Status.Conditions {
+			msgs += "\n" + c.Message
+		}
+		seen += "\n" + msgs
+		return len(srv.requests()) > 0 && strings.Contains(msgs, "500"), nil
+	})
 	if len(srv.requests()) == 0 {
 		t.Errorf("the server was never asked, so the case proves nothing; statuses: %s", msgs)
 	}
-	if !strings.Contains(msgs, "500") {
+	if err != nil || !strings.Contains(msgs, "500") {
 		t.Errorf("no status names the reply's status code 500: %s", msgs)
 	}
-	if strings.Contains(msgs, "you sent") {
+	if strings.Contains(seen, "you sent") {
 		t.Errorf("a status carries the reply's body: %s", msgs)
 	}
 }
