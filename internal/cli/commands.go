@@ -14,4 +14,5 @@ func addCommands(root *cobra.Command, s Streams, getenv func(string) string) {
 	root.AddCommand(newControllerCommand(s, getenv))
 	root.AddCommand(newAuditCommand(s, getenv))
 	root.AddCommand(newRotateCommand(s, getenv))
+	root.AddCommand(newMigrateCommand(s, getenv))
 }
