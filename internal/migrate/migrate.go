@@ -35,7 +35,13 @@ const (
 	Delete            Op = "delete" // an object removed (SealedSecrets after --cleanup), its Secret kept
 	Missing           Op = "missing"
 	Same              Op = "same-value" // promote: the same value in both environments
+	Skipped           Op = "skipped"    // a change left for later, Note says why
 )
+
+// changes says whether op changes something (as opposed to reporting).
+func (op Op) changes() bool {
+	return op != Unchanged && op != Same && op != Missing && op != Skipped
+}
 
 // Action is one change of a step, for one Secret.
 type Action struct {
@@ -69,7 +75,7 @@ func (r *Report) Add(a Action) { r.Actions = append(r.Actions, a) }
 func (r Report) Changes() int {
 	n := 0
 	for _, a := range r.Actions {
-		if a.Op != Unchanged && a.Op != Same && a.Op != Missing {
+		if a.Op.changes() {
 			n++
 		}
 	}
@@ -98,7 +104,7 @@ func (r Report) Write(w io.Writer, format string) error {
 				detail = strings.TrimPrefix(detail+"; used by "+strings.Join(a.Consumers, ", "), "; ")
 			}
 			op := string(a.Op)
-			if r.DryRun && a.Op != Unchanged && a.Op != Same && a.Op != Missing {
+			if r.DryRun && a.Op.changes() {
 				op = "would " + op
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Secret, op, dash(a.Target), dash(strings.Join(a.Keys, ",")), dash(detail))
