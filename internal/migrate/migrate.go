@@ -36,6 +36,8 @@ const (
 	Missing           Op = "missing"
 	Same              Op = "same-value" // promote: the same value in both environments
 	Skipped           Op = "skipped"    // a change left for later, Note says why
+	Copy              Op = "copy"       // promote --values: values copied into the target
+	WriteManifest     Op = "write-manifest"
 )
 
 // changes says whether op changes something (as opposed to reporting).

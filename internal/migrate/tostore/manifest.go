@@ -128,3 +128,18 @@ func sameEntries(a, b []esv1.ExternalSecretData) bool {
 	}
 	return slices.Equal(set(a), set(b))
 }
+
+// Manifest is the ExternalSecret for a Secret namespace/name with keys,
+// stored at p: what `migrate promote --out` writes for an environment whose
+// values are still to be put in the store.
+func Manifest(ns, name string, keys []string, typ corev1.SecretType, p *Path, ref esv1.SecretStoreRef, refresh time.Duration, apiVersion string) ([]byte, error) {
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Type: typ, Data: map[string][]byte{}}
+	for _, k := range keys {
+		s.Data[k] = nil
+	}
+	rs, err := layout(p, s)
+	if err != nil {
+		return nil, err
+	}
+	return manifest(externalSecret(s, rs, ref, refresh), apiVersion)
+}
