@@ -13,7 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -206,7 +209,9 @@ func run(items []*item, workers int, f func(*item)) {
 func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options) error {
 	s := it.src.Secret
 	key := it.src.Key()
-	live, err := c.Kube.CoreV1().Secrets(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
+	live, err := retried(ctx, o, func() (*corev1.Secret, error) {
+		return c.Kube.CoreV1().Secrets(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
+	})
 	switch {
 	case apierrors.IsNotFound(err):
 		live = nil
@@ -290,7 +295,9 @@ func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options) e
 
 	// 4. The ExternalSecret, in the cluster.
 	gvr := esGVR(o.APIVersion)
-	have, err := c.Dynamic.Resource(gvr).Namespace(s.Namespace).Get(ctx, it.es.Name, metav1.GetOptions{})
+	have, err := retried(ctx, o, func() (*unstructured.Unstructured, error) {
+		return c.Dynamic.Resource(gvr).Namespace(s.Namespace).Get(ctx, it.es.Name, metav1.GetOptions{})
+	})
 	var differs string
 	switch {
 	case apierrors.IsNotFound(err):
@@ -316,8 +323,10 @@ func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options) e
 			return fmt.Errorf("ExternalSecret %s: %w", key, err)
 		}
 		force := true
-		if _, err := c.Dynamic.Resource(gvr).Namespace(s.Namespace).Patch(ctx, it.es.Name, types.ApplyPatchType, body,
-			metav1.PatchOptions{FieldManager: FieldManager, Force: &force}); err != nil {
+		if _, err := retried(ctx, o, func() (*unstructured.Unstructured, error) {
+			return c.Dynamic.Resource(gvr).Namespace(s.Namespace).Patch(ctx, it.es.Name, types.ApplyPatchType, body,
+				metav1.PatchOptions{FieldManager: FieldManager, Force: &force})
+		}); err != nil {
 			return fmt.Errorf("ExternalSecret %s: applying it: %w", key, err)
 		}
 	}
@@ -386,7 +395,7 @@ func releaseSealed(ctx context.Context, it *item, c Cluster, o Options) error {
 	key := s.Namespace + "/" + it.sealedBy
 	target := "SealedSecret/" + key
 	ssc := c.Dynamic.Resource(sealedSecretGVR).Namespace(s.Namespace)
-	ss, err := ssc.Get(ctx, it.sealedBy, metav1.GetOptions{})
+	ss, err := retried(ctx, o, func() (*unstructured.Unstructured, error) { return ssc.Get(ctx, it.sealedBy, metav1.GetOptions{}) })
 	switch {
 	case apierrors.IsNotFound(err):
 		// Deleted by an earlier run; the collector may still be at work.
@@ -400,7 +409,9 @@ func releaseSealed(ctx context.Context, it *item, c Cluster, o Options) error {
 		if ss.GetDeletionTimestamp() == nil {
 			orphan := metav1.DeletePropagationOrphan
 			uid := ss.GetUID()
-			err := ssc.Delete(ctx, it.sealedBy, metav1.DeleteOptions{PropagationPolicy: &orphan, Preconditions: &metav1.Preconditions{UID: &uid}})
+			_, err := retried(ctx, o, func() (struct{}, error) {
+				return struct{}{}, ssc.Delete(ctx, it.sealedBy, metav1.DeleteOptions{PropagationPolicy: &orphan, Preconditions: &metav1.Preconditions{UID: &uid}})
+			})
 			if err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("%s: deleting it (orphan): %w", target, err)
 			}
@@ -608,4 +619,38 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// retried calls f again while the API server is unreachable or busy (a
+// restart, a timeout), for at most o.Timeout: giving up at once would
+// only leave the same work to a rerun.
+func retried[T any](ctx context.Context, o Options, f func() (T, error)) (T, error) {
+	deadline := time.Now().Add(o.Timeout)
+	delay := 200 * time.Millisecond
+	for {
+		v, err := f()
+		if err == nil || !transient(err) || time.Now().After(deadline) {
+			return v, err
+		}
+		if sleep(ctx, delay) != nil {
+			return v, err
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// transient says whether err is the API server being away or busy, not a
+// refusal.
+func transient(err error) bool {
+	if apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) {
+		return true
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return false
+	}
+	var ne net.Error
+	return utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne)
 }
