@@ -91,7 +91,7 @@ ambient identity. No value ever appears in the report or an error.`,
 	fs.StringVar(&f.path, "path", "", "remote key template over {{.Namespace}} {{.Name}} {{.Key}} (required)")
 	fs.StringVarP(&f.selector, "selector", "l", "", "only Secrets with these labels (with -n)")
 	fs.StringSliceVar(&f.sealed, "sealed", nil, "SealedSecret files to open instead of reading Secrets from the namespace")
-	fs.StringSliceVar(&f.keyFiles, "key-file", nil, "private keys for --sealed: PEM files or `keyward keys backup` output")
+	fs.StringSliceVar(&f.keyFiles, "key-file", nil, "private keys for --sealed: PEM files or a key backup (keyward keys backup)")
 	fs.StringVar(&f.out, "out", "", "folder for the ExternalSecret manifests (none written when empty)")
 	fs.StringVar(&f.apiVersion, "api-version", "v1", "ExternalSecret apiVersion: v1 or v1beta1")
 	fs.DurationVar(&f.refresh, "refresh-interval", time.Hour, "the ExternalSecrets' refreshInterval")
@@ -121,6 +121,30 @@ func runMigratePush(ctx context.Context, s Streams, getenv func(string) string, 
 	if len(f.sealed) > 0 && (f.selector != "" || len(f.names) > 0) {
 		return errors.New("--sealed reads the Secrets from files: --selector and Secret names apply to a namespace only")
 	}
+	ns, err := mf.ns(getenv)
+	if err != nil {
+		return err
+	}
+	// SealedSecret files are opened before anything is asked of the
+	// cluster: a wrong key or file fails fast.
+	var secrets []source.Secret
+	if len(f.sealed) > 0 {
+		if len(f.keyFiles) == 0 {
+			return errors.New("--sealed needs --key-file: the private keys (PEM, or `keyward keys backup` output)")
+		}
+		privs, err := keys.ReadPrivateKeyFiles(f.keyFiles)
+		if err != nil {
+			return err
+		}
+		if secrets, err = source.Sealed(f.sealed, privs, ns); err != nil {
+			return err
+		}
+		for _, sec := range secrets {
+			if sec.Secret.Namespace != ns {
+				return fmt.Errorf("%s: SealedSecret %s is for namespace %s, not %s: push one namespace at a time (-n)", sec.Origin.File, sec.Secret.Name, sec.Secret.Namespace, ns)
+			}
+		}
+	}
 	cfg, err := mf.restConfig(getenv)
 	if err != nil {
 		return err
@@ -138,25 +162,7 @@ func runMigratePush(ctx context.Context, s Streams, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	ns, err := mf.ns(getenv)
-	if err != nil {
-		return err
-	}
-	var secrets []source.Secret
-	if len(f.sealed) > 0 {
-		privs, err := keys.ReadPrivateKeyFiles(f.keyFiles)
-		if err != nil {
-			return err
-		}
-		if secrets, err = source.Sealed(f.sealed, privs, ns); err != nil {
-			return err
-		}
-		for _, sec := range secrets {
-			if sec.Secret.Namespace != ns {
-				return fmt.Errorf("%s: SealedSecret %s is for namespace %s, not %s: push one namespace at a time (-n)", sec.Origin.File, sec.Secret.Name, sec.Secret.Namespace, ns)
-			}
-		}
-	} else {
+	if len(f.sealed) == 0 {
 		var skipped map[string]string
 		secrets, skipped, err = source.Cluster(ctx, cs, source.ClusterOptions{Namespace: ns, Selector: f.selector, Names: f.names})
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -144,7 +145,20 @@ func Push(ctx context.Context, secrets []source.Secret, store Store, c Cluster, 
 	for _, it := range items {
 		o.byNamespace = o.byNamespace || it.src.Secret.Namespace != items[0].src.Secret.Namespace
 	}
-	run(items, o.Workers, func(it *item) { it.err = pushOne(ctx, it, store, c, o) })
+	// A store that failed once is not asked again in this run: each
+	// further Secret would only wait out the same failure.
+	var storeFailed atomic.Bool
+	run(items, o.Workers, func(it *item) {
+		if storeFailed.Load() {
+			it.err = fmt.Errorf("Secret %s: not pushed: %s failed on an earlier Secret", it.src.Key(), store.Name())
+			return
+		}
+		it.err = pushOne(ctx, it, store, c, o)
+		var se *storeError
+		if errors.As(it.err, &se) {
+			storeFailed.Store(true)
+		}
+	})
 	if o.Apply && !o.DryRun {
 		wait(ctx, items, c, o)
 	}
@@ -205,6 +219,12 @@ func run(items []*item, workers int, f func(*item)) {
 	wg.Wait()
 }
 
+// storeError is a failure of the store itself (as opposed to one Secret).
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
 // pushOne takes one Secret as far as it can go before the wait.
 func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options) error {
 	s := it.src.Secret
@@ -247,7 +267,7 @@ func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options) e
 		have, err := store.Read(ctx, r.Path)
 		found := err == nil
 		if err != nil && !errors.Is(err, provider.ErrNotFound) {
-			return fmt.Errorf("Secret %s: reading %s: %w", key, r.Path, err)
+			return &storeError{fmt.Errorf("Secret %s: reading %s: %w", key, r.Path, err)}
 		}
 		a.Differs, _ = compare(r, have, found)
 		if a.Differs == "" {
@@ -257,12 +277,12 @@ func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options) e
 		}
 		if !o.DryRun {
 			if err := write(ctx, store, r); err != nil {
-				return fmt.Errorf("Secret %s: pushing to %s: %w", key, r.Path, err)
+				return &storeError{fmt.Errorf("Secret %s: pushing to %s: %w", key, r.Path, err)}
 			}
 			// Read back: what the ExternalSecret will fetch must be what the Secret holds.
 			have, err := store.Read(ctx, r.Path)
 			if err != nil {
-				return fmt.Errorf("Secret %s: reading back %s: %w", key, r.Path, err)
+				return &storeError{fmt.Errorf("Secret %s: reading back %s: %w", key, r.Path, err)}
 			}
 			if d, _ := compare(r, have, true); d != "" && !strings.HasPrefix(d, "store holds other keys") {
 				return fmt.Errorf("Secret %s: %s %s after writing it: %s", key, store.Name(), r.Path, d)
