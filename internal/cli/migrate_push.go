@@ -152,7 +152,7 @@ func runMigratePush(ctx context.Context, s Streams, getenv func(string) string, 
 	// Pushing hundreds of Secrets: more than client-go's default 5 requests a second.
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 50, 100
+		cfg.QPS, cfg.Burst = 100, 200
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
