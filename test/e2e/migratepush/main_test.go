@@ -323,6 +323,9 @@ func (g *guard) check(t testing.TB, what string) {
 	for _, p := range g.problems {
 		t.Errorf("%s: %s", what, p)
 	}
+	if g.events == 0 {
+		t.Errorf("%s: the watch saw no event at all, so it proves nothing", what)
+	}
 }
 
 func sameData(a, b map[string][]byte) bool {

@@ -177,6 +177,7 @@ func TestGuideWalk(t *testing.T) {
 
 	g := watchSecret(ctx, t, dev, guideSecret, devData)
 	r = run(0, append([]string{"migrate", "push"}, args...)...)
+	t.Logf("development:\n%s", r.stdout)
 	if !strings.Contains(r.stdout, "adopt") {
 		t.Errorf("push did not report the adoption:\n%s", r.stdout)
 	}
@@ -219,6 +220,7 @@ func TestGuideWalk(t *testing.T) {
 		t.Error("Vault does not hold the staging value")
 	}
 	r = run(0, append([]string{"migrate", "push", "--cleanup"}, args...)...)
+	t.Logf("staging, --cleanup:\n%s", r.stdout)
 	for _, want := range []string{"delete", "SealedSecret/" + stg + "/" + guideSecret, "adopt"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("--cleanup report lacks %q:\n%s", want, r.stdout)
@@ -254,7 +256,7 @@ func TestGuideWalk(t *testing.T) {
 	writeYAML(t, sealedFile, ss)
 	create(ctx, t, ss.DeepCopy(), deployment(prod, guideSecret))
 	waitSealedSecret(ctx, t, prod, prodData)
-	backup, err := keys.Backup(ctx, cluster.Clientset.CoreV1(), e.keyNS, "")
+	backup, err := keys.Backup(ctx, cluster.Clientset.CoreV1(), e.keyNS, keys.DefaultKeyPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
