@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -175,9 +176,23 @@ func runMigratePush(ctx context.Context, s Streams, getenv func(string) string, 
 	if len(secrets) == 0 {
 		return fmt.Errorf("no Secret to push in namespace %s", ns)
 	}
-	store, err := openStore(ctx, cfg, cs, esv1.SecretStoreRef{Name: f.store, Kind: f.kind}, ns)
+	store, creds, err := openStore(ctx, cfg, cs, esv1.SecretStoreRef{Name: f.store, Kind: f.kind}, ns)
 	if err != nil {
 		return err
+	}
+	// The store's own credentials stay plain Secrets: read from the store
+	// they unlock, they could never be read again once lost.
+	kept := secrets[:0]
+	for _, sec := range secrets {
+		if creds[sec.Secret.Name] {
+			fmt.Fprintf(s.Err, "skipping Secret %s: the credentials of --store %s\n", sec.Key(), f.store)
+			continue
+		}
+		kept = append(kept, sec)
+	}
+	secrets = kept
+	if len(secrets) == 0 {
+		return fmt.Errorf("no Secret to push in namespace %s", ns)
 	}
 	o := tostore.Options{
 		StoreRef: esv1.SecretStoreRef{Name: f.store, Kind: f.kind}, Path: path, APIVersion: f.apiVersion,
@@ -197,14 +212,14 @@ func runMigratePush(ctx context.Context, s Streams, getenv func(string) string, 
 // openStore reads the store with the user's rights and builds its client
 // through the controller's providers and runtime, refusing a store that
 // cannot be written to.
-func openStore(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, ref esv1.SecretStoreRef, ns string) (tostore.Store, error) {
+func openStore(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, ref esv1.SecretStoreRef, ns string) (tostore.Store, map[string]bool, error) {
 	scheme, err := manager.Scheme()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	gs, err := storeref.Resolve(ctx, c, ref, ns, "")
 	if errors.Is(err, storeref.ErrOtherController) {
@@ -212,18 +227,18 @@ func openStore(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, r
 		gs, err = storeref.Resolve(ctx, c, ref, ns, storeClass(ctx, c, ref, ns))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--store: %w", err)
+		return nil, nil, fmt.Errorf("--store: %w", err)
 	}
 	m := storeruntime.NewManager(storeruntime.NewKube(c, cs.CoreV1()), nil,
 		storeruntime.Options{ValueCacheMaxAge: -1}, manager.DefaultProviders(cfg)...)
 	st, err := m.Store(ctx, gs, ns)
 	if err != nil {
-		return nil, fmt.Errorf("--store: %w", err)
+		return nil, nil, fmt.Errorf("--store: %w", err)
 	}
 	if !st.CanWrite() {
-		return nil, fmt.Errorf("--store: %s cannot be written to (its provider reads only); push needs a store it can write", st.Name())
+		return nil, nil, fmt.Errorf("--store: %s cannot be written to (its provider reads only); push needs a store it can write", st.Name())
 	}
-	return storeHandle{st}, nil
+	return storeHandle{st}, credentialSecrets(gs.GetSpec(), ns), nil
 }
 
 func storeClass(ctx context.Context, c client.Reader, ref esv1.SecretStoreRef, ns string) string {
@@ -267,4 +282,39 @@ func consumersOf(rc rotation.Client) tostore.Consumers {
 		}
 		return out, nil
 	}
+}
+
+// credentialSecrets names the Secrets of namespace ns a store's provider
+// settings refer to (every secret key selector: {name, key[, namespace]}).
+func credentialSecrets(spec *esv1.SecretStoreSpec, ns string) map[string]bool {
+	out := map[string]bool{}
+	b, err := json.Marshal(spec.Provider)
+	if err != nil {
+		return out
+	}
+	var doc any
+	if json.Unmarshal(b, &doc) != nil {
+		return out
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			name, hasName := v["name"].(string)
+			_, hasKey := v["key"].(string)
+			refNS, _ := v["namespace"].(string)
+			if hasName && hasKey && (refNS == "" || refNS == ns) {
+				out[name] = true
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	walk(doc)
+	return out
 }

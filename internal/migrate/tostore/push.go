@@ -383,6 +383,13 @@ func writeManifest(it *item, o Options) error {
 	}
 	path := filepath.Join(dir, it.es.Name+".externalsecret.yaml")
 	a := migrate.Action{Op: migrate.WriteExternal, Target: path}
+	if !o.DryRun {
+		// A run killed while writing leaves atomicfile's temporary copy.
+		stale, _ := filepath.Glob(filepath.Join(dir, "."+filepath.Base(path)+".tmp*"))
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
 	cur, err := os.ReadFile(path)
 	switch {
 	case err == nil && bytes.Equal(cur, b):

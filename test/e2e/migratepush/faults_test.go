@@ -16,9 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
-	testcluster "github.com/keyward/keyward/test/cluster"
 	testvault "github.com/keyward/keyward/test/vault"
 )
 
@@ -178,13 +177,22 @@ func TestFaultKill(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("the rerun did not finish: %s", r)
 	}
+	if !strings.Contains(r.stderr, "skipping Secret "+ns+"/vault-token: the credentials of --store vault-backend") {
+		t.Errorf("the store's own token was not left out:\n%s", r.stderr)
+	}
 	if !strings.Contains(r.stdout, "unchanged") {
 		t.Errorf("the rerun did not find the work done before the kill:\n%s", r.stdout)
 	}
 	intact(ctx, t, ns, secrets, true)
-	files, _ := filepath.Glob(filepath.Join(out, "*.externalsecret.yaml"))
+	files, _ := filepath.Glob(filepath.Join(out, "*"))
 	if len(files) != len(secrets) {
-		t.Errorf("%d manifests written, want %d", len(files), len(secrets))
+		var odd []string
+		for _, f := range files {
+			if !strings.HasSuffix(f, ".externalsecret.yaml") || strings.HasPrefix(filepath.Base(f), ".") {
+				odd = append(odd, filepath.Base(f))
+			}
+		}
+		t.Errorf("%d files in the manifest folder, want %d manifests and no temporary leftovers (odd: %v)", len(files), len(secrets), odd)
 	}
 	noLeak(t, "output", stdout.String()+stderr.String()+r.stdout+r.stderr, planted(secrets)...)
 }
@@ -205,10 +213,15 @@ func TestFaultAPIServerAway(t *testing.T) {
 	vaultStore(ctx, t, v, ns)
 	secrets := makeSecrets(ctx, t, ns, 80)
 	p := startProxy(t, cluster.Config.Host)
-	cfg := rest.CopyConfig(cluster.Config)
-	cfg.Host = "https://" + p.addr
+	kc, err := clientcmd.LoadFromFile(cluster.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range kc.Clusters {
+		c.Server = "https://" + p.addr
+	}
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := testcluster.WriteKubeconfig(kubeconfig, cfg); err != nil {
+	if err := clientcmd.WriteToFile(*kc, kubeconfig); err != nil {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
@@ -216,11 +229,20 @@ func TestFaultAPIServerAway(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(ctx, t, "the first ExternalSecrets applied", func() (bool, error) { return countES(ctx, t, ns) >= 5, nil })
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	eventually(ctx, t, "the first ExternalSecrets applied", func() (bool, error) {
+		select {
+		case err := <-exited:
+			t.Fatalf("push ended before the outage: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+		default:
+		}
+		return countES(ctx, t, ns) >= 5, nil
+	})
 	p.cut()
 	time.Sleep(10 * time.Second)
 	p.restore(t)
-	if err := cmd.Wait(); err != nil {
+	if err := <-exited; err != nil {
 		t.Fatalf("push did not survive the API server going away: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
 	if p.cuts == 0 {
