@@ -37,6 +37,7 @@ type pushFlags struct {
 	refresh, timeout  time.Duration
 	noApply, cleanup  bool
 	workers           int
+	storeQPS          float64
 }
 
 func newMigratePushCommand(s Streams, getenv func(string) string, mf *migrateFlags, plan bool) *cobra.Command {
@@ -100,6 +101,7 @@ ambient identity. No value ever appears in the report or an error.`,
 	fs.BoolVar(&f.cleanup, "cleanup", false, "after the hand-over, delete the SealedSecrets (orphaning their Secrets)")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "longest to wait for the ExternalSecrets (and the garbage collector)")
 	fs.IntVar(&f.workers, "workers", 8, "Secrets pushed at once")
+	fs.Float64Var(&f.storeQPS, "store-qps", 200, "most calls a second to the store (each Secret costs a read, a write and a read back)")
 	return cmd
 }
 
@@ -176,7 +178,7 @@ func runMigratePush(ctx context.Context, s Streams, getenv func(string) string, 
 	if len(secrets) == 0 {
 		return fmt.Errorf("no Secret to push in namespace %s", ns)
 	}
-	store, creds, err := openStore(ctx, cfg, cs, esv1.SecretStoreRef{Name: f.store, Kind: f.kind}, ns)
+	store, creds, err := openStore(ctx, cfg, cs, esv1.SecretStoreRef{Name: f.store, Kind: f.kind}, ns, f.storeQPS, f.workers)
 	if err != nil {
 		return err
 	}
@@ -212,7 +214,7 @@ func runMigratePush(ctx context.Context, s Streams, getenv func(string) string, 
 // openStore reads the store with the user's rights and builds its client
 // through the controller's providers and runtime, refusing a store that
 // cannot be written to.
-func openStore(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, ref esv1.SecretStoreRef, ns string) (tostore.Store, map[string]bool, error) {
+func openStore(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, ref esv1.SecretStoreRef, ns string, qps float64, workers int) (tostore.Store, map[string]bool, error) {
 	scheme, err := manager.Scheme()
 	if err != nil {
 		return nil, nil, err
@@ -229,8 +231,11 @@ func openStore(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, r
 	if err != nil {
 		return nil, nil, fmt.Errorf("--store: %w", err)
 	}
+	// A migration is one pass, bounded by --workers and --store-qps, rather
+	// than the controller's steady load the runtime's defaults are set for.
 	m := storeruntime.NewManager(storeruntime.NewKube(c, cs.CoreV1()), nil,
-		storeruntime.Options{ValueCacheMaxAge: -1}, manager.DefaultProviders(cfg)...)
+		storeruntime.Options{ValueCacheMaxAge: -1, QPS: qps, Burst: max(int(qps), 1), MaxConcurrent: max(workers, 1)},
+		manager.DefaultProviders(cfg)...)
 	st, err := m.Store(ctx, gs, ns)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--store: %w", err)

@@ -145,6 +145,10 @@ func Push(ctx context.Context, secrets []source.Secret, store Store, c Cluster, 
 	for _, it := range items {
 		o.byNamespace = o.byNamespace || it.src.Secret.Namespace != items[0].src.Secret.Namespace
 	}
+	snap, err := takeSnapshot(ctx, items, c, o)
+	if err != nil {
+		return nil, err
+	}
 	// A store that failed once is not asked again in this run: each
 	// further Secret would only wait out the same failure.
 	var storeFailed atomic.Bool
@@ -153,7 +157,7 @@ func Push(ctx context.Context, secrets []source.Secret, store Store, c Cluster, 
 			it.err = fmt.Errorf("Secret %s: not pushed: %s failed on an earlier Secret", it.src.Key(), store.Name())
 			return
 		}
-		it.err = pushOne(ctx, it, store, c, o)
+		it.err = pushOne(ctx, it, store, c, o, snap)
 		var se *storeError
 		if errors.As(it.err, &se) {
 			storeFailed.Store(true)
@@ -219,6 +223,38 @@ func run(items []*item, workers int, f func(*item)) {
 	wg.Wait()
 }
 
+// snapshot is the Secrets and ExternalSecrets of the namespaces concerned,
+// read once (two lists) rather than two reads per Secret.
+type snapshot struct {
+	secrets         map[string]map[string]*corev1.Secret
+	externalSecrets map[string]map[string]*unstructured.Unstructured
+}
+
+func takeSnapshot(ctx context.Context, items []*item, c Cluster, o Options) (*snapshot, error) {
+	snap := &snapshot{secrets: map[string]map[string]*corev1.Secret{}, externalSecrets: map[string]map[string]*unstructured.Unstructured{}}
+	gvr := esGVR(o.APIVersion)
+	for _, it := range items {
+		ns := it.src.Secret.Namespace
+		if _, done := snap.secrets[ns]; done {
+			continue
+		}
+		secrets, err := retried(ctx, o, func() (map[string]*corev1.Secret, error) { return listSecrets(ctx, c.Kube, ns) })
+		if err != nil {
+			return nil, err
+		}
+		ess, err := retried(ctx, o, func() (map[string]*unstructured.Unstructured, error) {
+			return listAll(ctx, func(opts metav1.ListOptions) (*unstructured.UnstructuredList, error) {
+				return c.Dynamic.Resource(gvr).Namespace(ns).List(ctx, opts)
+			})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing ExternalSecrets (%s) in %s: %w", gvr.Version, ns, err)
+		}
+		snap.secrets[ns], snap.externalSecrets[ns] = secrets, ess
+	}
+	return snap, nil
+}
+
 // storeError is a failure of the store itself (as opposed to one Secret).
 type storeError struct{ err error }
 
@@ -226,18 +262,10 @@ func (e *storeError) Error() string { return e.err.Error() }
 func (e *storeError) Unwrap() error { return e.err }
 
 // pushOne takes one Secret as far as it can go before the wait.
-func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options) error {
+func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options, snap *snapshot) error {
 	s := it.src.Secret
 	key := it.src.Key()
-	live, err := retried(ctx, o, func() (*corev1.Secret, error) {
-		return c.Kube.CoreV1().Secrets(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
-	})
-	switch {
-	case apierrors.IsNotFound(err):
-		live = nil
-	case err != nil:
-		return fmt.Errorf("Secret %s: reading it: %w", key, err)
-	}
+	live := snap.secrets[s.Namespace][s.Name]
 	ctl := controllerOf(live)
 	switch {
 	case ctl == nil:
@@ -254,6 +282,7 @@ func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options) e
 		return fmt.Errorf("Secret %s: the cluster's Secret holds other data than %s (keys %s); not migrated", key, it.src.Origin.File, strings.Join(diffKeys(live.Data, s.Data), ","))
 	}
 	var consumers []string
+	var err error
 	if o.DryRun && o.Consumers != nil {
 		if consumers, err = o.Consumers(ctx, s.Namespace, s.Name); err != nil {
 			return fmt.Errorf("Secret %s: %w", key, err)
@@ -315,15 +344,9 @@ func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options) e
 
 	// 4. The ExternalSecret, in the cluster.
 	gvr := esGVR(o.APIVersion)
-	have, err := retried(ctx, o, func() (*unstructured.Unstructured, error) {
-		return c.Dynamic.Resource(gvr).Namespace(s.Namespace).Get(ctx, it.es.Name, metav1.GetOptions{})
-	})
+	have := snap.externalSecrets[s.Namespace][it.es.Name]
 	var differs string
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return fmt.Errorf("ExternalSecret %s: reading it: %w", key, err)
-	default:
+	if have != nil {
 		same, d := sameSpec(have, it.es)
 		if same {
 			it.settled = live != nil && metav1.IsControlledBy(live, have) && sameData(live.Data, s.Data) && ready(have) == ""
