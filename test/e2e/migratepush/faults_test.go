@@ -104,7 +104,7 @@ func pushArgs(ns string, extra ...string) []string {
 func TestFaultStoreDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	controllers(t)
+	e := controllers(t)
 	v := testvault.Start(t, testvault.Options{})
 	ns := newNamespace(ctx, t, "storedown")
 	vaultStore(ctx, t, v, ns)
@@ -143,6 +143,7 @@ func TestFaultStoreDown(t *testing.T) {
 	}
 	intact(ctx, t, ns, secrets, true)
 	noLeak(t, "rerun output", r.stdout+r.stderr, planted(secrets)...)
+	noLeak(t, "controller log", e.logs.String(), planted(secrets)...)
 }
 
 // TestFaultKill: the command is killed with SIGKILL halfway; nothing is
@@ -150,7 +151,7 @@ func TestFaultStoreDown(t *testing.T) {
 func TestFaultKill(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	controllers(t)
+	e := controllers(t)
 	v := testvault.Start(t, testvault.Options{})
 	ns := newNamespace(ctx, t, "kill")
 	vaultStore(ctx, t, v, ns)
@@ -195,6 +196,7 @@ func TestFaultKill(t *testing.T) {
 		t.Errorf("%d files in the manifest folder, want %d manifests and no temporary leftovers (odd: %v)", len(files), len(secrets), odd)
 	}
 	noLeak(t, "output", stdout.String()+stderr.String()+r.stdout+r.stderr, planted(secrets)...)
+	noLeak(t, "controller log", e.logs.String(), planted(secrets)...)
 }
 
 // TestFaultAPIServerAway: the API server becomes unreachable (every
@@ -207,7 +209,7 @@ func TestFaultKill(t *testing.T) {
 func TestFaultAPIServerAway(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	controllers(t)
+	e := controllers(t)
 	v := testvault.Start(t, testvault.Options{})
 	ns := newNamespace(ctx, t, "apiaway")
 	vaultStore(ctx, t, v, ns)
@@ -250,6 +252,7 @@ func TestFaultAPIServerAway(t *testing.T) {
 	}
 	intact(ctx, t, ns, secrets, true)
 	noLeak(t, "output", stdout.String()+stderr.String(), planted(secrets)...)
+	noLeak(t, "controller log", e.logs.String(), planted(secrets)...)
 }
 
 // proxy forwards TCP to the API server and can drop everything.
