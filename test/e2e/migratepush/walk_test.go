@@ -195,6 +195,19 @@ func TestGuideWalk(t *testing.T) {
 	if !strings.Contains(r.stdout, "push: 0 change(s) made") {
 		t.Errorf("a rerun changed something:\n%s", r.stdout)
 	}
+	// Someone changed the value in the store: the plan says so, and a push
+	// puts the Secret's value back, the Secret untouched all along.
+	if _, err := v.Client.Logical().Write("secret/data/aura/"+dev+"/"+guideSecret, map[string]any{"data": map[string]any{"postgres-db-uri": "changed"}}); err != nil {
+		t.Fatal(err)
+	}
+	r = run(0, append([]string{"migrate", "plan", "push"}, args...)...)
+	if !strings.Contains(r.stdout, "store value differs (keys postgres-db-uri)") || !strings.Contains(r.stdout, "would push") {
+		t.Errorf("the plan does not say what differs:\n%s", r.stdout)
+	}
+	r = run(0, append([]string{"migrate", "push"}, args...)...)
+	if d := vaultValue(t, v, "aura/"+dev+"/"+guideSecret); d["postgres-db-uri"] != devURI || !strings.Contains(r.stdout, "push: 1 change(s) made") {
+		t.Errorf("push did not put the Secret's value back:\n%s", r.stdout)
+	}
 	g.check(t, "development")
 
 	// staging: the Secret a SealedSecret makes.
