@@ -153,6 +153,9 @@ func Push(ctx context.Context, secrets []source.Secret, store Store, c Cluster, 
 	// further Secret would only wait out the same failure.
 	var storeFailed atomic.Bool
 	run(items, o.Workers, func(it *item) {
+		if it.err != nil || it.es == nil {
+			return // not pushable: said in prepare
+		}
 		if storeFailed.Load() {
 			it.err = fmt.Errorf("Secret %s: not pushed: %s failed on an earlier Secret", it.src.Key(), store.Name())
 			return
@@ -188,9 +191,17 @@ func prepare(secrets []source.Secret, o Options) ([]*item, error) {
 	items := make([]*item, 0, len(secrets))
 	owner := map[string]string{}
 	for _, s := range secrets {
+		it := &item{src: s}
+		items = append(items, it)
+		if len(s.Secret.Data) == 0 {
+			it.add(migrate.Action{Op: migrate.Skipped, Note: "the Secret has no data to push"})
+			continue
+		}
 		rs, err := layout(o.Path, s.Secret)
 		if err != nil {
-			return nil, err
+			// One Secret's unusable value does not hold up the others.
+			it.err = err
+			continue
 		}
 		for _, r := range rs {
 			if prev, ok := owner[r.Path]; ok && prev != s.Key() {
@@ -198,7 +209,7 @@ func prepare(secrets []source.Secret, o Options) ([]*item, error) {
 			}
 			owner[r.Path] = s.Key()
 		}
-		items = append(items, &item{src: s, remotes: rs, es: externalSecret(s.Secret, rs, o.StoreRef, o.RefreshInterval)})
+		it.remotes, it.es = rs, externalSecret(s.Secret, rs, o.StoreRef, o.RefreshInterval)
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].src.Key() < items[j].src.Key() })
 	return items, nil
@@ -255,7 +266,8 @@ func takeSnapshot(ctx context.Context, items []*item, c Cluster, o Options) (*sn
 	return snap, nil
 }
 
-// storeError is a failure of the store itself (as opposed to one Secret).
+// storeError is a failure to read the store at all, which every further
+// Secret would meet too (a refused write concerns its one Secret only).
 type storeError struct{ err error }
 
 func (e *storeError) Error() string { return e.err.Error() }
@@ -306,12 +318,12 @@ func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options, s
 		}
 		if !o.DryRun {
 			if err := write(ctx, store, r); err != nil {
-				return &storeError{fmt.Errorf("Secret %s: pushing to %s: %w", key, r.Path, err)}
+				return fmt.Errorf("Secret %s: pushing to %s: %w", key, r.Path, err)
 			}
 			// Read back: what the ExternalSecret will fetch must be what the Secret holds.
 			have, err := store.Read(ctx, r.Path)
 			if err != nil {
-				return &storeError{fmt.Errorf("Secret %s: reading back %s: %w", key, r.Path, err)}
+				return fmt.Errorf("Secret %s: reading back %s: %w", key, r.Path, err)
 			}
 			if d, _ := compare(r, have, true); d != "" && !strings.HasPrefix(d, "store holds other keys") {
 				return fmt.Errorf("Secret %s: %s %s after writing it: %s", key, store.Name(), r.Path, d)
@@ -498,7 +510,7 @@ func releaseSealed(ctx context.Context, it *item, c Cluster, o Options) error {
 func wait(ctx context.Context, items []*item, c Cluster, o Options) {
 	pending := map[string][]*item{}
 	for _, it := range items {
-		if it.err == nil && it.handover {
+		if it.err == nil && it.handover && it.es != nil {
 			pending[it.src.Secret.Namespace] = append(pending[it.src.Secret.Namespace], it)
 		}
 	}

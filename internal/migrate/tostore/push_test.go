@@ -106,7 +106,9 @@ func TestPushWithoutApply(t *testing.T) {
 	store := &memStore{data: map[string]map[string]string{}}
 	out := t.TempDir()
 	o := Options{StoreRef: esv1.SecretStoreRef{Name: "vault-backend"}, Path: path, OutDir: out, DryRun: true,
-		Consumers: func(context.Context, string, string) ([]string, error) { return []string{"Deployment/production/backend"}, nil }}
+		Consumers: func(context.Context, string, string) ([]string, error) {
+			return []string{"Deployment/production/backend"}, nil
+		}}
 	c := fakeCluster(backend, sealed)
 
 	// The plan: would push and write, names the consumers, changes nothing.
@@ -201,5 +203,26 @@ func TestPushStoreDown(t *testing.T) {
 	if !strings.Contains(msg, "20 of 20 Secret(s) not migrated") || !strings.Contains(msg, "SecretStore/production/vault-backend: reading key \"aura/production/app-00\"") ||
 		strings.Count(msg, "failed on an earlier Secret") != 19 || strings.Contains(msg, "PLANTED") {
 		t.Errorf("error:\n%s", msg)
+	}
+}
+
+func TestPushOneBadSecretDoesNotStopOthers(t *testing.T) {
+	path, _ := ParsePath("aura/{{.Namespace}}/{{.Name}}")
+	good := secret(map[string]string{"k": "PLANTED-GOOD"})
+	empty := secret(nil)
+	empty.Name = "empty"
+	binary := secret(nil)
+	binary.Name = "binary"
+	binary.Data["cert.der"] = []byte{0xff, 0x00}
+	store := &memStore{data: map[string]map[string]string{}}
+	rep, err := Push(context.Background(), clusterSecrets(good, empty, binary), store, fakeCluster(good, empty, binary), Options{Path: path})
+	if err == nil || !strings.Contains(err.Error(), "1 of 3 Secret(s) not migrated") || !strings.Contains(err.Error(), "production/binary: data[cert.der] is not UTF-8") {
+		t.Fatalf("err = %v", err)
+	}
+	if store.data["aura/production/backend-secrets"]["k"] != "PLANTED-GOOD" {
+		t.Error("the good Secret was not pushed")
+	}
+	if got := ops(rep); got != "push,skipped" {
+		t.Errorf("ops = %s, want the good push and the empty Secret skipped", got)
 	}
 }
