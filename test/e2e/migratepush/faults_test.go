@@ -326,3 +326,83 @@ func (p *proxy) restore(t testing.TB) {
 	}
 	p.serve(ln)
 }
+
+// TestFaultKillDuringCleanup: SIGKILL while --cleanup hands 60
+// SealedSecrets' Secrets over (some SealedSecrets deleted, their Secrets
+// orphaned, others not yet). A watch on every Secret proves none vanished
+// or changed; a rerun finishes the hand-over.
+func TestFaultKillDuringCleanup(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	e := controllers(t)
+	v := testvault.Start(t, testvault.Options{})
+	ns := newNamespace(ctx, t, "killcleanup")
+	vaultStore(ctx, t, v, ns)
+	key := e.currentKey(ctx, t)
+	const n = 60
+	secrets := map[string]map[string][]byte{}
+	for i := range n {
+		name := fmt.Sprintf("sealed-%02d", i)
+		data := map[string][]byte{"postgres-db-uri": []byte("postgresql://app:PLANTED-" + rand.String(16) + "@db/app")}
+		create(ctx, t, sealNamed(t, &key.Private.PublicKey, ns, name, data))
+		secrets[name] = data
+	}
+	eventually(ctx, t, "every SealedSecret's Secret", func() (bool, error) {
+		l, err := cluster.Clientset.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		made := 0
+		for i := range l.Items {
+			if ctl := metav1.GetControllerOf(&l.Items[i]); ctl != nil && ctl.Kind == "SealedSecret" {
+				made++
+			}
+		}
+		return made == n, nil
+	})
+	countSealed := func() int {
+		l, err := dyn(t).Resource(sealedSecretGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return -1
+		}
+		return len(l.Items)
+	}
+	g := watchSecrets(ctx, t, ns, secrets)
+	home := t.TempDir()
+	cmd, stdout, stderr := binaryCmd(t, home, pushArgs(ns, "--workers", "2", "--cleanup")...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	eventually(ctx, t, "some SealedSecrets deleted", func() (bool, error) {
+		select {
+		case err := <-exited:
+			t.Fatalf("push ended before the kill: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+		default:
+		}
+		c := countSealed()
+		return c >= 0 && c <= n-5, nil
+	})
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	left := countSealed()
+	if left == 0 {
+		t.Fatal("the kill came too late: every SealedSecret was already deleted")
+	}
+	intact(ctx, t, ns, secrets, false)
+	r := keyward(t, home, pushArgs(ns, "--cleanup", "--timeout", "3m")...)
+	if r.code != 0 {
+		t.Fatalf("the rerun did not finish: %s", r)
+	}
+	intact(ctx, t, ns, secrets, true)
+	if c := countSealed(); c != 0 {
+		t.Errorf("%d SealedSecrets left after the rerun", c)
+	}
+	g.check(t, "Secrets during the killed --cleanup and its rerun")
+	t.Logf("killed with %d of %d SealedSecrets left; the rerun finished", left, n)
+	noLeak(t, "output", stdout.String()+stderr.String()+r.stdout+r.stderr, planted(secrets)...)
+	noLeak(t, "controller log", e.logs.String(), planted(secrets)...)
+}

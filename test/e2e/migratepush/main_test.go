@@ -270,41 +270,52 @@ type guard struct {
 
 func watchSecret(ctx context.Context, t testing.TB, ns, name string, want map[string][]byte) *guard {
 	t.Helper()
+	return watchSecrets(ctx, t, ns, map[string]map[string][]byte{name: want})
+}
+
+// watchSecrets watches every Secret of ns named in want.
+func watchSecrets(ctx context.Context, t testing.TB, ns string, want map[string]map[string][]byte) *guard {
+	t.Helper()
 	g := &guard{}
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	g.stop = func() { cancel(); <-done }
 	t.Cleanup(g.stop)
+	opts := metav1.ListOptions{AllowWatchBookmarks: true}
+	if len(want) == 1 {
+		for name := range want {
+			opts.FieldSelector = "metadata.name=" + name
+		}
+	}
 	go func() {
 		defer close(done)
-		rv := ""
 		for wctx.Err() == nil {
-			w, err := cluster.Clientset.CoreV1().Secrets(ns).Watch(wctx, metav1.ListOptions{
-				FieldSelector: "metadata.name=" + name, ResourceVersion: rv, AllowWatchBookmarks: true})
+			w, err := cluster.Clientset.CoreV1().Secrets(ns).Watch(wctx, opts)
 			if err != nil {
 				time.Sleep(200 * time.Millisecond)
 				continue
 			}
 			for ev := range w.ResultChan() {
 				if ev.Type == watch.Error {
-					rv = "" // too old after a restart: start over from the current state
+					opts.ResourceVersion = "" // too old after a restart: start over from the current state
 					continue
 				}
 				s, ok := ev.Object.(*corev1.Secret)
 				if !ok {
 					continue
 				}
-				rv = s.ResourceVersion
-				if ev.Type == watch.Bookmark {
+				opts.ResourceVersion = s.ResourceVersion
+				wantData, watched := want[s.Name]
+				if ev.Type == watch.Bookmark || !watched {
 					continue
 				}
 				g.mu.Lock()
 				g.events++
 				switch {
 				case ev.Type == watch.Deleted:
-					g.problems = append(g.problems, "Secret deleted at resourceVersion "+rv)
-				case !sameData(s.Data, want):
-					g.problems = append(g.problems, "Secret data differed at resourceVersion "+rv)
+					g.problems = append(g.problems, "Secret "+s.Name+" deleted at resourceVersion "+s.ResourceVersion)
+				case !sameData(s.Data, wantData):
+					g.problems = append(g.problems, "Secret "+s.Name+" data differed at resourceVersion "+s.ResourceVersion)
 				}
 				g.mu.Unlock()
 			}

@@ -337,7 +337,12 @@ func dyn(t testing.TB) dynamic.Interface {
 
 func seal(t testing.TB, pub *rsa.PublicKey, ns string, data map[string][]byte) *ssv1.SealedSecret {
 	t.Helper()
-	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: guideSecret}, Data: data}
+	return sealNamed(t, pub, ns, guideSecret, data)
+}
+
+func sealNamed(t testing.TB, pub *rsa.PublicKey, ns, name string, data map[string][]byte) *ssv1.SealedSecret {
+	t.Helper()
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: data}
 	ss, err := sealing.Seal(s, pub, sealing.Options{})
 	if err != nil {
 		t.Fatal(err)
