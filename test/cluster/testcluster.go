@@ -125,6 +125,14 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		ControlPlaneStopTimeout:  time.Minute,
 	}
 	api := c.env.ControlPlane.GetAPIServer()
+	// A folder of our own (not envtest's throwaway one) keeps the serving
+	// certificate and the service-account key across RestartAPIServer, so
+	// clients and tokens from before a restart still work after it.
+	api.CertDir = filepath.Join(dir, "apiserver")
+	if err := os.MkdirAll(api.CertDir, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("testcluster: %w", err)
+	}
 	for name, values := range opts.APIServerArgs {
 		for _, v := range values {
 			api.Configure().Append(name, v)
@@ -189,9 +197,10 @@ func (c *Cluster) connect(cfg *rest.Config) error {
 
 // RestartAPIServer restarts kube-apiserver on the same etcd and port with
 // args set (replacing earlier values of those flags), as an operator does
-// to turn on encryption at rest. The server gets new serving certificates,
-// so Config, Client, Clientset and Kubeconfig are replaced; a running
-// kube-controller-manager is restarted to trust them.
+// to turn on encryption at rest. It keeps its serving certificate, client
+// CA and service-account key, so clients and tokens from before still
+// work; Config, Client and Clientset are rebuilt all the same, and a
+// running kube-controller-manager is restarted with the new flags' server.
 func (c *Cluster) RestartAPIServer(ctx context.Context, args map[string][]string) error {
 	api := c.env.ControlPlane.GetAPIServer()
 	if err := api.Stop(); err != nil {

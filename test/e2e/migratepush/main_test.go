@@ -42,7 +42,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testcluster.Main(m, testcluster.Options{BeforeStop: func() {
+	// kube-apiserver stops only once its connections are idle or its
+	// request timeout (1m by default, all of envtest's stop timeout) has
+	// passed; a short one lets TestFaultAPIServerRestart restart it.
+	args := map[string][]string{"request-timeout": {"10s"}}
+	os.Exit(testcluster.Main(m, testcluster.Options{APIServerArgs: args, BeforeStop: func() {
 		for _, stop := range stopAtEnd {
 			stop()
 		}
