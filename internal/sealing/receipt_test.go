@@ -40,7 +40,9 @@ func TestReceiptMatch(t *testing.T) {
 			s.Spec.EncryptedData["password"] = other.Spec.EncryptedData["password"]
 		}, `item "password": ciphertext was not sealed`},
 		{"item dropped", func(s *ssv1.SealedSecret, _ map[string][]byte) { delete(s.Spec.EncryptedData, "user") }, `item "user" is missing`},
-		{"item added", func(s *ssv1.SealedSecret, _ map[string][]byte) { s.Spec.EncryptedData["extra"] = s.Spec.EncryptedData["user"] }, `item "extra" is not in the original`},
+		{"item added", func(s *ssv1.SealedSecret, _ map[string][]byte) {
+			s.Spec.EncryptedData["extra"] = s.Spec.EncryptedData["user"]
+		}, `item "extra" is not in the original`},
 		{"renamed", func(s *ssv1.SealedSecret, _ map[string][]byte) { s.Name = "db2" }, "sealed as prod/db"},
 		{"not base64", func(s *ssv1.SealedSecret, _ map[string][]byte) { s.Spec.EncryptedData["user"] = "%%%" }, "not valid base64"},
 	}
