@@ -284,7 +284,8 @@ func (o Options) targetFor(s source.Secret, clash bool) string {
 }
 
 // sourceHash is the keyed hash of everything the SealedSecret is made
-// from: metadata, type, immutability, scope and every item.
+// from: metadata, type, immutability, scope, every item, and the public
+// key (a new certificate reseals).
 func (o Options) sourceHash(p *corev1.Secret, items map[string][]byte) string {
 	b, _ := json.Marshal(struct {
 		Namespace, Name string
@@ -294,7 +295,10 @@ func (o Options) sourceHash(p *corev1.Secret, items map[string][]byte) string {
 		Immutable       *bool
 		Scope           string
 		Items           map[string][]byte
-	}{p.Namespace, p.Name, p.Labels, p.Annotations, p.Type, p.Immutable, sealing.ScopeOf(p.Annotations).String(), items})
+		KeyN            []byte
+		KeyE            int
+	}{p.Namespace, p.Name, p.Labels, p.Annotations, p.Type, p.Immutable, sealing.ScopeOf(p.Annotations).String(), items,
+		o.Pub.N.Bytes(), o.Pub.E})
 	m := hmac.New(sha256.New, o.HMACKey)
 	m.Write(b)
 	return hashPrefix + hex.EncodeToString(m.Sum(nil))
@@ -346,7 +350,7 @@ func (o Options) compare(it *item) (bool, string, error) {
 	case ss.Annotations[SourceHashAnnotation] == "":
 		parts = append(parts, "file exists, sealed without a source hash")
 	case len(parts) == 0:
-		parts = append(parts, "value, metadata or scope changed (or sealed with another hash key)")
+		parts = append(parts, "a value, the metadata, the scope or the certificate changed (or another hash key sealed it)")
 	}
 	return false, strings.Join(parts, "; "), nil
 }
