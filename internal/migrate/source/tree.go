@@ -37,6 +37,8 @@ type Tree struct {
 	Skipped []Skip
 	// Kustomizations are the kustomization files read, by path.
 	Kustomizations map[string]*Kustomization
+	// Workloads are the workload manifests found, for Consumers.
+	Workloads []Workload
 }
 
 // manifestExt are the files read as manifests.
@@ -129,11 +131,12 @@ func ReadTree(paths []string, o TreeOptions) (*Tree, error) {
 		if p, ok := placed[f]; ok {
 			ns = p
 		}
-		secrets, err := readManifest(f, ns)
+		secrets, workloads, err := readManifest(f, ns)
 		if err != nil {
 			return nil, err
 		}
 		t.Secrets = append(t.Secrets, secrets...)
+		t.Workloads = append(t.Workloads, workloads...)
 	}
 	return t, nil
 }
@@ -163,19 +166,20 @@ var jsonSecretRE = regexp.MustCompile(`"kind"\s*:\s*"(Secret|SecretList|List)"`)
 
 // readManifest reads the Secrets of one manifest file; ns fills a missing
 // namespace.
-func readManifest(file, ns string) ([]Secret, error) {
+func readManifest(file, ns string) ([]Secret, []Workload, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", file, err)
+		return nil, nil, fmt.Errorf("reading %s: %w", file, err)
 	}
 	segs, isJSON, err := splitFile(b)
 	if err != nil {
 		if !jsonSecretRE.Match(b) {
-			return nil, nil // some other text that starts with a brace
+			return nil, nil, nil // some other text that starts with a brace
 		}
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
 	var out []Secret
+	var workloads []Workload
 	for i, seg := range segs {
 		if seg.blank {
 			continue
@@ -186,7 +190,7 @@ func readManifest(file, ns string) ([]Secret, error) {
 			j, err := yaml.YAMLToJSONStrict(seg.raw)
 			if err != nil {
 				if secretKindRE.Match(seg.raw) {
-					return nil, fmt.Errorf("%s: malformed YAML%s", where, yamlWhere(err))
+					return nil, nil, fmt.Errorf("%s: malformed YAML%s", where, yamlWhere(err))
 				}
 				continue
 			}
@@ -200,7 +204,7 @@ func readManifest(file, ns string) ([]Secret, error) {
 		case h.Kind == "Secret" && h.APIVersion == "v1":
 			s, err := decodeSecret(doc)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
+				return nil, nil, fmt.Errorf("%s: %w", where, err)
 			}
 			out = append(out, fromFile(s, ns, Origin{Kind: FromManifest, File: file, Index: i}))
 		case (h.Kind == "List" || h.Kind == "SecretList") && h.APIVersion == "v1":
@@ -211,13 +215,17 @@ func readManifest(file, ns string) ([]Secret, error) {
 				}
 				s, err := decodeSecret(it)
 				if err != nil {
-					return nil, fmt.Errorf("%s: items[%d]: %w", where, j, err)
+					return nil, nil, fmt.Errorf("%s: items[%d]: %w", where, j, err)
 				}
 				out = append(out, fromFile(s, ns, Origin{Kind: FromList, File: file, Index: i, Item: j}))
 			}
+		default:
+			if w, ok := workloadOf(doc, h.Kind, ns, file); ok {
+				workloads = append(workloads, w)
+			}
 		}
 	}
-	return out, nil
+	return out, workloads, nil
 }
 
 func fromFile(s *corev1.Secret, ns string, o Origin) Secret {

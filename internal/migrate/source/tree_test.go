@@ -276,3 +276,47 @@ func TestRemoveGenerators(t *testing.T) {
 		t.Fatal("removing a gone entry succeeded")
 	}
 }
+
+func TestTreeConsumers(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"w.yaml": `apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: prod}
+spec:
+  imagePullSecrets: [{name: pull}]
+  containers: [{name: c, image: i, envFrom: [{secretRef: {name: db}}]}]
+  volumes: [{name: v, secret: {secretName: certs}}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: s}
+spec:
+  template:
+    spec:
+      containers: [{name: c, image: i, env: [{name: X, valueFrom: {secretKeyRef: {name: db, key: k}}}]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: elsewhere, namespace: other}
+spec:
+  template:
+    spec:
+      containers: [{name: c, image: i, envFrom: [{secretRef: {name: db}}]}]
+`,
+	})
+	tree, err := ReadTree([]string{dir}, TreeOptions{Namespace: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ ns, name, want string }{
+		{"prod", "db", "Pod/prod/p,StatefulSet/prod/s"},
+		{"prod", "pull", "Pod/prod/p"},
+		{"prod", "certs", "Pod/prod/p"},
+		{"other", "db", "Deployment/other/elsewhere"},
+		{"prod", "none", ""},
+	} {
+		if got := strings.Join(tree.Consumers(tt.ns, tt.name), ","); got != tt.want {
+			t.Errorf("Consumers(%s, %s) = %q, want %q", tt.ns, tt.name, got, tt.want)
+		}
+	}
+}

@@ -87,7 +87,8 @@ type Options struct {
 	Apply   bool
 	Wait    time.Duration
 
-	// Consumers, when set, names the workloads that use a Secret.
+	// Consumers, when set, names the workloads that use a Secret (from the
+	// cluster); otherwise a tree's own workload manifests are asked.
 	Consumers func(ctx context.Context, namespace, name string) ([]string, error)
 	// Progress, when set, gets a line per step done (names only).
 	Progress io.Writer
@@ -240,12 +241,15 @@ func (o Options) prepare(ctx context.Context) ([]*item, error) {
 		if !it.write {
 			a.Op = migrate.Unchanged
 		}
-		if o.Consumers != nil {
+		switch {
+		case o.Consumers != nil:
 			c, err := o.Consumers(ctx, p.Namespace, p.Name)
 			if err != nil {
 				return nil, err
 			}
 			a.Consumers = c
+		case o.Tree != nil:
+			a.Consumers = o.Tree.Consumers(p.Namespace, p.Name)
 		}
 		it.action = a
 		items = append(items, it)
