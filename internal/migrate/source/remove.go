@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -19,19 +20,42 @@ import (
 // written. A List left without items goes too; a file left with nothing
 // but comments is deleted. It reports whether the file was deleted.
 func RemoveDocuments(file string, origins []Origin) (bool, error) {
+	out, gone, err := withoutDocuments(file, origins)
+	if err != nil {
+		return false, err
+	}
+	return gone, writeOrRemove(file, out, gone)
+}
+
+func writeOrRemove(file string, out []byte, gone bool) error {
+	if gone {
+		if err := os.Remove(file); err != nil {
+			return fmt.Errorf("removing %s: %w", file, err)
+		}
+		return nil
+	}
+	if err := atomicfile.WriteKeepMode(file, out, 0o600); err != nil {
+		return fmt.Errorf("rewriting %s: %w", file, err)
+	}
+	return nil
+}
+
+// withoutDocuments is file's content without the documents and items
+// origins name, and whether nothing but comments is left.
+func withoutDocuments(file string, origins []Origin) ([]byte, bool, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return false, fmt.Errorf("reading %s: %w", file, err)
+		return nil, false, fmt.Errorf("reading %s: %w", file, err)
 	}
 	segs, isJSON, err := splitFile(b)
 	if err != nil {
-		return false, fmt.Errorf("%s: %w", file, err)
+		return nil, false, fmt.Errorf("%s: %w", file, err)
 	}
 	whole := map[int]bool{}
 	items := map[int][]int{}
 	for _, o := range origins {
 		if o.File != file || o.Index < 0 || o.Index >= len(segs) {
-			return false, fmt.Errorf("%s: document %d is not in the file any more", file, o.Index+1)
+			return nil, false, fmt.Errorf("%s: document %d is not in the file any more", file, o.Index+1)
 		}
 		switch o.Kind {
 		case FromManifest:
@@ -39,7 +63,7 @@ func RemoveDocuments(file string, origins []Origin) (bool, error) {
 		case FromList:
 			items[o.Index] = append(items[o.Index], o.Item)
 		default:
-			return false, fmt.Errorf("%s: cannot remove a %s Secret from a manifest", file, o.Kind)
+			return nil, false, fmt.Errorf("%s: cannot remove a %s Secret from a manifest", file, o.Kind)
 		}
 	}
 	var out bytes.Buffer
@@ -57,7 +81,7 @@ func RemoveDocuments(file string, origins []Origin) (bool, error) {
 				raw, empty, err = dropYAMLItems(raw, drop)
 			}
 			if err != nil {
-				return false, fmt.Errorf("%s: document %d: %w", file, i+1, err)
+				return nil, false, fmt.Errorf("%s: document %d: %w", file, i+1, err)
 			}
 			if empty {
 				continue
@@ -66,16 +90,52 @@ func RemoveDocuments(file string, origins []Origin) (bool, error) {
 		out.Write(raw)
 		left = left || !blankDoc(raw, isJSON)
 	}
-	if !left {
-		if err := os.Remove(file); err != nil {
-			return false, fmt.Errorf("removing %s: %w", file, err)
+	return out.Bytes(), !left, nil
+}
+
+// ReplaceDocuments is RemoveDocuments for a tree: when a kustomization
+// lists file in its resources, the sealed files are listed there too, and
+// file is dropped from the list if it is removed. A journal in the
+// kustomization's folder lets a killed run finish the listing.
+func (t *Tree) ReplaceDocuments(file string, origins []Origin, sealed []string) (bool, error) {
+	kf, ok := t.placedBy[file]
+	if !ok {
+		return RemoveDocuments(file, origins)
+	}
+	k := t.Kustomizations[kf]
+	out, gone, err := withoutDocuments(file, origins)
+	if err != nil {
+		return false, err
+	}
+	var j journal
+	for _, s := range sealed {
+		rel, err := relInside(k.Dir, s)
+		if err != nil {
+			return false, fmt.Errorf("%s lists %s, but the sealed file %s is outside its folder, where kustomize cannot read it (write it there, without --out)", kf, file, s)
 		}
-		return true, nil
+		j.Add = append(j.Add, rel)
 	}
-	if err := atomicfile.WriteKeepMode(file, out.Bytes(), 0o600); err != nil {
-		return false, fmt.Errorf("rewriting %s: %w", file, err)
+	if gone {
+		rel, _ := relInside(k.Dir, file)
+		j.Unlist = append(j.Unlist, rel)
 	}
-	return false, nil
+	if err := writeJournal(k, j); err != nil {
+		return false, err
+	}
+	if err := writeOrRemove(file, out, gone); err != nil {
+		return false, err
+	}
+	_, err = t.finishPending(k)
+	return gone, err
+}
+
+// relInside is path relative to dir, refused when it leaves dir.
+func relInside(dir, path string) (string, error) {
+	rel, err := filepath.Rel(dir, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", fmt.Errorf("%s is outside %s", path, dir)
+	}
+	return rel, nil
 }
 
 func blankDoc(raw []byte, isJSON bool) bool {
@@ -192,6 +252,42 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// journal is what PendingFile holds: paths relative to the
+// kustomization's folder.
+type journal struct {
+	// Remove are generator inputs to delete once no generator reads them.
+	Remove []string `json:"remove,omitempty"`
+	// Add are sealed files to list in resources.
+	Add []string `json:"add,omitempty"`
+	// Unlist are resources to drop from the list once their file is gone.
+	Unlist []string `json:"unlist,omitempty"`
+}
+
+func writeJournal(k *Kustomization, j journal) error {
+	path := filepath.Join(k.Dir, PendingFile)
+	b, _ := json.Marshal(j)
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func readJournal(k *Kustomization) (journal, bool, error) {
+	path := filepath.Join(k.Dir, PendingFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return journal{}, false, nil
+	}
+	if err != nil {
+		return journal{}, false, fmt.Errorf("reading %s: %w", path, err)
+	}
+	var j journal
+	if err := json.Unmarshal(b, &j); err != nil {
+		return journal{}, false, fmt.Errorf("%s: not a journal of this tool", path)
+	}
+	return j, true, nil
+}
+
 // PendingFile is the journal a kustomization's folder holds while the
 // generator inputs of sealed entries are being removed, so that a run
 // killed after the kustomization was rewritten and before the inputs were
@@ -296,15 +392,14 @@ func (t *Tree) RemoveGenerators(file string, entries []int, sealed []string) ([]
 		}
 	}
 	sort.Strings(remove)
-	journal := filepath.Join(k.Dir, PendingFile)
 	if len(remove) > 0 {
-		rel := make([]string, len(remove))
-		for i, r := range remove {
-			rel[i], _ = filepath.Rel(k.Dir, r)
+		var j journal
+		for _, r := range remove {
+			rel, _ := filepath.Rel(k.Dir, r)
+			j.Remove = append(j.Remove, rel)
 		}
-		j, _ := json.Marshal(rel)
-		if err := atomicfile.Write(journal, j, 0o600); err != nil {
-			return nil, fmt.Errorf("%s: %w", journal, err)
+		if err := writeJournal(k, j); err != nil {
+			return nil, err
 		}
 	}
 	if err := atomicfile.WriteKeepMode(file, out, 0o644); err != nil {
@@ -350,18 +445,11 @@ func (t *Tree) Pending() []string {
 }
 
 func (t *Tree) pendingOf(k *Kustomization) ([]string, error) {
-	journal := filepath.Join(k.Dir, PendingFile)
-	b, err := os.ReadFile(journal)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+	j, ok, err := readJournal(k)
+	if err != nil || !ok {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", journal, err)
-	}
-	var rel []string
-	if err := json.Unmarshal(b, &rel); err != nil {
-		return nil, fmt.Errorf("%s: not a list of files", journal)
-	}
+	rel := j.Remove
 	cur, err := readKustomization(k.Path)
 	if err != nil {
 		return nil, err
@@ -391,6 +479,15 @@ func (t *Tree) pendingOf(k *Kustomization) ([]string, error) {
 }
 
 func (t *Tree) finishPending(k *Kustomization) ([]string, error) {
+	j, ok, err := readJournal(k)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if len(j.Add) > 0 || len(j.Unlist) > 0 {
+		if err := listResources(k, j.Add, j.Unlist); err != nil {
+			return nil, err
+		}
+	}
 	files, err := t.pendingOf(k)
 	if err != nil {
 		return nil, err
@@ -415,4 +512,80 @@ func deleteKey(m *yaml.Node, key string) {
 			return
 		}
 	}
+}
+
+// listResources adds add to the kustomization's resources and drops the
+// unlist entries whose file is gone, keeping the rest of the file; it
+// writes only when something changes.
+func listResources(k *Kustomization, add, unlist []string) error {
+	b, err := os.ReadFile(k.Path)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", k.Path, err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return fmt.Errorf("%s: not a kustomization any more", k.Path)
+	}
+	root := doc.Content[0]
+	res := mapValue(root, "resources")
+	if res == nil {
+		res = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "resources"}, res)
+	}
+	if res.Kind != yaml.SequenceNode {
+		return fmt.Errorf("%s: field resources: not a list", k.Path)
+	}
+	changed := false
+	drop := map[string]bool{}
+	for _, u := range unlist {
+		if _, err := os.Lstat(filepath.Join(k.Dir, u)); errors.Is(err, os.ErrNotExist) {
+			drop[filepath.Clean(u)] = true
+		}
+	}
+	have := map[string]bool{}
+	kept := res.Content[:0]
+	for _, r := range res.Content {
+		c := filepath.Clean(r.Value)
+		if drop[c] {
+			changed = true
+			continue
+		}
+		have[c] = true
+		kept = append(kept, r)
+	}
+	res.Content = kept
+	for _, a := range add {
+		if !have[filepath.Clean(a)] {
+			res.Content = append(res.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: filepath.ToSlash(a)})
+			have[filepath.Clean(a)] = true
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	out, err := encodeYAML(&doc)
+	if err != nil {
+		return fmt.Errorf("%s: %w", k.Path, err)
+	}
+	if err := atomicfile.WriteKeepMode(k.Path, out, 0o644); err != nil {
+		return fmt.Errorf("rewriting %s: %w", k.Path, err)
+	}
+	return nil
+}
+
+// CheckListable reports, before anything is removed, whether the sealed
+// file that replaces a Secret of file can be listed where it must be: in
+// the folder of the kustomization that lists file (or that file is).
+func (t *Tree) CheckListable(file, sealed string) error {
+	kf := file
+	if _, ok := t.Kustomizations[file]; !ok {
+		if kf, ok = t.placedBy[file]; !ok {
+			return nil
+		}
+	}
+	if _, err := relInside(t.Kustomizations[kf].Dir, sealed); err != nil {
+		return fmt.Errorf("%s needs %s in its resources, but it is outside its folder, where kustomize cannot read it (write it there, without --out)", kf, sealed)
+	}
+	return nil
 }

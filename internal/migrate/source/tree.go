@@ -39,6 +39,9 @@ type Tree struct {
 	Kustomizations map[string]*Kustomization
 	// Workloads are the workload manifests found, for Consumers.
 	Workloads []Workload
+	// placedBy is the kustomization that lists a manifest file in its
+	// resources, by file.
+	placedBy map[string]string
 }
 
 // manifestExt are the files read as manifests.
@@ -91,7 +94,7 @@ func ReadTree(paths []string, o TreeOptions) (*Tree, error) {
 	}
 	sort.Strings(files)
 
-	t := &Tree{Kustomizations: map[string]*Kustomization{}}
+	t := &Tree{Kustomizations: map[string]*Kustomization{}, placedBy: map[string]string{}}
 	// Kustomizations first: their generator inputs are not manifests, and
 	// they place the resources they list in their namespace.
 	inputs := map[string]bool{}
@@ -108,9 +111,11 @@ func ReadTree(paths []string, o TreeOptions) (*Tree, error) {
 		for _, in := range k.inputs() {
 			inputs[in] = true
 		}
-		if k.Namespace != "" {
-			for _, r := range k.Resources {
-				placed[filepath.Join(k.Dir, r)] = k.Namespace
+		for _, r := range k.Resources {
+			p := filepath.Join(k.Dir, r)
+			t.placedBy[p] = f
+			if k.Namespace != "" {
+				placed[p] = k.Namespace
 			}
 		}
 	}

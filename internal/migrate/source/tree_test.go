@@ -252,7 +252,7 @@ func TestRemoveGenerators(t *testing.T) {
 		t.Fatalf("kustomization now\n%s\nwant\n%s", b, want)
 	}
 	// A journal left by a run killed after the rewrite finishes on the next.
-	if err := os.WriteFile(filepath.Join(dir, PendingFile), []byte(`["shared.txt","gone.txt","../escape"]`), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, PendingFile), []byte(`{"remove":["shared.txt","gone.txt","../escape"]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tree, err = ReadTree([]string{dir}, TreeOptions{})
@@ -318,5 +318,57 @@ spec:
 		if got := strings.Join(tree.Consumers(tt.ns, tt.name), ","); got != tt.want {
 			t.Errorf("Consumers(%s, %s) = %q, want %q", tt.ns, tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestReplaceDocumentsListsTheSealedFile(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"kustomization.yaml":   "namespace: prod\nresources:\n- db.yaml # secrets\n- ./multi.yaml\n- deploy.yaml\n",
+		"db.yaml":              "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {k: " + planted + "}\n",
+		"multi.yaml":           "kind: ConfigMap\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: api}\nstringData: {k: v}\n",
+		"deploy.yaml":          "kind: Deployment\n",
+		"db.sealedsecret.yaml": "x", "api.sealedsecret.yaml": "x",
+	})
+	tree, err := ReadTree([]string{filepath.Join(dir, "kustomization.yaml"), filepath.Join(dir, "db.yaml"), filepath.Join(dir, "multi.yaml")}, TreeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tree.Secrets) != 2 || tree.Secrets[0].Secret.Namespace != "prod" {
+		t.Fatalf("secrets %+v", tree.Secrets)
+	}
+	for _, s := range tree.Secrets {
+		sealed := filepath.Join(dir, s.Secret.Name+".sealedsecret.yaml")
+		if _, err := tree.ReplaceDocuments(s.Origin.File, []Origin{s.Origin}, []string{sealed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	want := "namespace: prod\nresources:\n  - ./multi.yaml\n  - deploy.yaml\n  - db.sealedsecret.yaml\n  - api.sealedsecret.yaml\n"
+	if string(b) != want {
+		t.Fatalf("kustomization now\n%s\nwant\n%s", b, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, PendingFile)); err == nil {
+		t.Fatal("the journal is left behind")
+	}
+	// A run killed after removing a file and before listing: the next
+	// read of the tree finishes the listing.
+	os.Remove(filepath.Join(dir, "deploy.yaml"))
+	os.WriteFile(filepath.Join(dir, PendingFile), []byte(`{"add":["late.sealedsecret.yaml"],"unlist":["deploy.yaml","./multi.yaml"]}`), 0o600)
+	tree, err = ReadTree([]string{dir}, TreeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tree.FinishPending(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	want = "namespace: prod\nresources:\n  - ./multi.yaml\n  - db.sealedsecret.yaml\n  - api.sealedsecret.yaml\n  - late.sealedsecret.yaml\n"
+	if string(b) != want {
+		t.Fatalf("after the journal\n%s\nwant\n%s", b, want)
+	}
+	// Outside the kustomization's folder, nothing is done.
+	tree, _ = ReadTree([]string{dir}, TreeOptions{})
+	if _, err := tree.ReplaceDocuments(filepath.Join(dir, "multi.yaml"), nil, []string{"/elsewhere/x.yaml"}); err == nil || !strings.Contains(err.Error(), "outside its folder") {
+		t.Fatalf("err = %v", err)
 	}
 }

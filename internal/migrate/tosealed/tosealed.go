@@ -420,6 +420,14 @@ func (o Options) replace(ctx context.Context, rep *migrate.Report, items []*item
 	if len(failed) > 0 {
 		return fmt.Errorf("nothing removed: %d SealedSecret(s) did not open to the original:\n  %s", len(failed), strings.Join(failed, "\n  "))
 	}
+	for _, it := range items {
+		if it.prepared == nil {
+			continue
+		}
+		if err := o.Tree.CheckListable(it.src.Origin.File, it.target); err != nil {
+			return fmt.Errorf("nothing removed: %w", err)
+		}
+	}
 	// Group the removals by file, so each file is rewritten once.
 	docs := map[string][]*item{}
 	gens := map[string][]*item{}
@@ -446,11 +454,13 @@ func (o Options) replace(ctx context.Context, rep *migrate.Report, items []*item
 	for _, f := range files {
 		if its := docs[f]; len(its) > 0 {
 			var origins []source.Origin
+			var sealed []string
 			for _, it := range its {
 				origins = append(origins, it.src.Origin)
+				sealed = append(sealed, it.target)
 			}
 			if !o.DryRun {
-				if _, err := source.RemoveDocuments(f, origins); err != nil {
+				if _, err := o.Tree.ReplaceDocuments(f, origins, sealed); err != nil {
 					return err
 				}
 				o.progress("removed plaintext from %s", f)
