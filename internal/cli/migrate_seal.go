@@ -76,7 +76,7 @@ report and every message name Secrets, keys and files, never a value.`,
 			if !cmd.Flags().Changed("consumers") {
 				f.consumers = len(args) == 0
 			}
-			return runMigrateSeal(cmd.Context(), s, getenv, mf, f, args, plan || f.dryRun)
+			return runMigrateSeal(cmd.Context(), s, getenv, mf, f, args, plan || f.dryRun || mf.dryRun)
 		},
 	}
 	fs := cmd.Flags()

@@ -133,12 +133,22 @@ func ReadTree(paths []string, o TreeOptions) (*Tree, error) {
 			continue
 		}
 		ns := o.Namespace
-		if p, ok := placed[f]; ok {
+		p, isPlaced := placed[f]
+		if isPlaced {
 			ns = p
 		}
 		secrets, workloads, err := readManifest(f, ns)
 		if err != nil {
 			return nil, err
+		}
+		if isPlaced {
+			// kustomize's namespace wins over the manifest's own.
+			for i := range secrets {
+				secrets[i].Secret.Namespace = p
+			}
+			for i := range workloads {
+				workloads[i].Namespace = p
+			}
 		}
 		t.Secrets = append(t.Secrets, secrets...)
 		t.Workloads = append(t.Workloads, workloads...)

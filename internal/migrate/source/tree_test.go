@@ -61,7 +61,7 @@ func TestReadTree(t *testing.T) {
 				"k/secret/pw.txt":      planted,
 				"k/ca.crt":             "cert",
 				"k/db.env":             "# comment\nHOST=db\n",
-				"k/deploy.yaml":        "apiVersion: v1\nkind: Secret\nmetadata: {name: inline}\nstringData: {a: b}\n",
+				"k/deploy.yaml":        "apiVersion: v1\nkind: Secret\nmetadata: {name: inline, namespace: overridden}\nstringData: {a: b}\n",
 			},
 			want:    []string{"prod/db kustomize k/kustomization.yaml#0.0 HOST,ca.crt,pw,user", "prod/inline manifest k/deploy.yaml#0.0 a", "side/other kustomize k/kustomization.yaml#1.0 a"},
 			skipped: []string{"prod/patch"},
