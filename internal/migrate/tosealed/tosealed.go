@@ -19,8 +19,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -402,16 +404,32 @@ func (o Options) sealAndWrite(items []*item) error {
 // replace proves every SealedSecret written for the tree opens to the
 // original, then removes the plaintext; any failure removes nothing.
 func (o Options) replace(ctx context.Context, rep *migrate.Report, items []*item) error {
+	// Offline, opening is RSA work on this machine: spread it over the
+	// CPUs. Online, one request at a time keeps within the controller's
+	// rate limit.
+	workers := 1
+	if !o.Verify.Online() {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	errs := make([]error, len(items))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+	for i, it := range items {
+		if it.prepared == nil || o.DryRun {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = o.verify(ctx, it)
+		}()
+	}
+	wg.Wait()
 	var failed []string
-	for _, it := range items {
-		if it.prepared == nil {
-			continue
-		}
-		if o.DryRun {
-			continue
-		}
-		if err := o.verify(ctx, it); err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", describe(it.src), err))
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", describe(items[i].src), err))
 		}
 	}
 	for _, it := range items {
