@@ -87,14 +87,14 @@ report and every message name Secrets, keys and files, never a value.`,
 	fs.Var((*scopeValue)(&f.scope), "scope", "strict, namespace-wide or cluster-wide")
 	fs.StringVar(&f.out, "out", "", "folder to write the SealedSecrets into (default: next to each source; for a cluster, the current folder)")
 	fs.BoolVar(&f.replace, "replace", false, "tree source: remove the plaintext once every SealedSecret was shown to open to the original")
-	fs.StringArrayVar(&f.keyFiles, "key-file", nil, "with --replace: check offline with these private keys (PEM, or a `keyward keys backup` file) instead of the controller")
+	fs.StringArrayVar(&f.keyFiles, "key-file", nil, "with --replace: check offline with these private key FILEs (PEM, or what keyward keys backup writes) instead of the controller")
 	fs.BoolVar(&f.adopt, "adopt", false, "mark each existing Secret so the controller takes it over in place (default true for a cluster source)")
 	fs.BoolVar(&f.apply, "apply", false, "cluster source: apply the SealedSecrets and wait until each Secret is synced and unchanged")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "with --apply: how long to wait for each SealedSecret")
-	fs.StringVar(&f.hmacKey, "hmac-key", "", "key file for the source hashes (default: the one `keyward audit` keeps, made on first use)")
+	fs.StringVar(&f.hmacKey, "hmac-key", "", "key FILE for the source hashes (default: the one keyward audit keeps, made on first use)")
 	fs.BoolVar(&f.consumers, "consumers", false, "name the workloads that use each Secret (default true for a cluster source)")
 	if !plan {
-		fs.BoolVar(&f.dryRun, "dry-run", false, "change nothing; report what would be done (same as `migrate plan seal`)")
+		fs.BoolVar(&f.dryRun, "dry-run", false, "change nothing; report what would be done (as migrate plan seal does)")
 	}
 	return cmd
 }
