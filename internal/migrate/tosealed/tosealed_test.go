@@ -1,6 +1,7 @@
 package tosealed
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
 	"errors"
@@ -176,6 +177,15 @@ func TestRunTree(t *testing.T) {
 			if err != nil {
 				for _, f := range leak.In(err.Error(), planted) {
 					t.Errorf("error leaks the value (%s)", f.Name)
+				}
+			}
+			for _, format := range []string{"table", "json"} {
+				var buf bytes.Buffer
+				if err := rep.Write(&buf, format); err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range leak.In(buf.String(), planted) {
+					t.Errorf("the %s report leaks the value (%s)", format, f.Name)
 				}
 			}
 			if tt.errHas == "" && ops(rep) != tt.wantOps {

@@ -97,8 +97,13 @@ func TestNamespaceAdoptedInPlace(t *testing.T) {
 	ctl := []string{"--controller-namespace", env.ctlNS}
 	var outputs []string
 
-	plan := keyward(ctx, t, work, cfgHome, append([]string{"migrate", "plan", "seal", "-n", ns, "--out", out}, ctl...)...).must(t)
+	plan := keyward(ctx, t, work, cfgHome, append([]string{"migrate", "plan", "seal", "-n", ns, "--out", out, "--apply"}, ctl...)...).must(t)
 	outputs = append(outputs, plan.stdout, plan.stderr)
+	for _, op := range []string{"would adopt", "would apply"} {
+		if strings.Count(plan.stdout, op) != len(names) {
+			t.Errorf("the plan does not say %q for each Secret:\n%s", op, plan.stdout)
+		}
+	}
 	for _, n := range names {
 		if !strings.Contains(plan.stdout, ns+"/"+n) || !strings.Contains(plan.stdout, "would write-sealedsecret") {
 			t.Errorf("the plan does not say it would seal %s:\n%s", n, plan.stdout)
@@ -109,6 +114,15 @@ func TestNamespaceAdoptedInPlace(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("the plan wrote files")
+	}
+	for _, n := range names {
+		s, err := env.kube.CoreV1().Secrets(ns).Get(ctx, n, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Annotations[ssv1.ManagedAnnotation] != "" {
+			t.Errorf("the plan marked Secret %s", n)
+		}
 	}
 
 	g := watchSecrets(ctx, t, ns, names)
