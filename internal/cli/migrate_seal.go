@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -225,9 +226,5 @@ func runMigrateSeal(ctx context.Context, s Streams, getenv func(string) string, 
 }
 
 func sortSkips(s []source.Skip) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j].Secret < s[j-1].Secret; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	sort.Slice(s, func(i, j int) bool { return s[i].Secret < s[j].Secret })
 }
