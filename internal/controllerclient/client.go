@@ -102,7 +102,16 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 	res.StatusCode(&code)
 	raw, err := res.Raw()
 	if err != nil && code == 0 {
-		return nil, 0, fmt.Errorf("reaching controller %s/%s through the API server: %w", c.namespace, c.name, err)
+		// A non-2xx answer in plain text (the controller's 409) comes back
+		// as a Status error without the Result's code: take it from there.
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) || status.Status().Code == 0 {
+			return nil, 0, fmt.Errorf("reaching controller %s/%s through the API server: %w", c.namespace, c.name, err)
+		}
+		code = int(status.Status().Code)
+		if d := status.Status().Details; len(raw) == 0 && d != nil && len(d.Causes) > 0 {
+			raw = []byte(d.Causes[0].Message)
+		}
 	}
 	// Non-2xx answers come back as errors too; the caller reads the code.
 	if err != nil {

@@ -35,6 +35,9 @@ var (
 	// ErrNoKey means no given private key opened the value under the label
 	// (wrong key, wrong scope/name/namespace, or tampered bytes).
 	ErrNoKey = errors.New("no key could decrypt secret")
+	// ErrNotSealedWith means a ciphertext was not sealed under the session
+	// key given to OpenSealed (another sealing, or altered bytes).
+	ErrNotSealedWith = errors.New("ciphertext was not sealed with this session key")
 )
 
 // Encrypter seals values for one public key, checked once. The RSA step is
@@ -66,26 +69,67 @@ func Encrypt(random io.Reader, pub *rsa.PublicKey, label, plaintext []byte) ([]b
 // Encrypt seals plaintext under label. random supplies the session key
 // and the OAEP seed, in that order; nil means crypto/rand.
 func (e *Encrypter) Encrypt(random io.Reader, label, plaintext []byte) ([]byte, error) {
+	out, key, err := e.EncryptKeyed(random, label, plaintext)
+	clear(key)
+	return out, err
+}
+
+// EncryptKeyed is Encrypt that also returns the session key the value was
+// sealed under. The sealer may keep it (in memory, never written) to prove
+// later, with OpenSealed, what a ciphertext holds without the private key.
+func (e *Encrypter) EncryptKeyed(random io.Reader, label, plaintext []byte) ([]byte, []byte, error) {
 	if random == nil {
 		random = rand.Reader
 	}
-	var key [sessionKeySize]byte
-	if _, err := io.ReadFull(random, key[:]); err != nil {
-		return nil, fmt.Errorf("seal: reading session key: %w", err)
+	key := make([]byte, sessionKeySize)
+	if _, err := io.ReadFull(random, key); err != nil {
+		return nil, nil, fmt.Errorf("seal: reading session key: %w", err)
 	}
-	wrapped, err := rsa.EncryptOAEP(sha256.New(), random, e.pub, key[:], label)
+	wrapped, err := rsa.EncryptOAEP(sha256.New(), random, e.pub, key, label)
 	if err != nil {
-		return nil, fmt.Errorf("seal: wrapping session key: %w", err)
+		clear(key)
+		return nil, nil, fmt.Errorf("seal: wrapping session key: %w", err)
 	}
-	gcm, err := newGCM(key[:])
+	gcm, err := newGCM(key)
 	if err != nil {
-		return nil, err
+		clear(key)
+		return nil, nil, err
 	}
 	out := make([]byte, 2+len(wrapped), 2+len(wrapped)+len(plaintext)+gcmTagSize)
 	binary.BigEndian.PutUint16(out, uint16(len(wrapped)))
 	copy(out[2:], wrapped)
 	var nonce [12]byte
-	return gcm.Seal(out, nonce[:], plaintext, nil), nil
+	return gcm.Seal(out, nonce[:], plaintext, nil), key, nil
+}
+
+// OpenSealed opens the AES-GCM part of ciphertext with a session key kept
+// from EncryptKeyed. It says what the ciphertext holds; it does not check
+// that the RSA part wraps that key for anyone (ask the private key's holder
+// for that). The error never contains plaintext or key material.
+func OpenSealed(sessionKey, ciphertext []byte) ([]byte, error) {
+	_, sealed, err := Split(ciphertext)
+	if err != nil {
+		return nil, err
+	}
+	if len(sessionKey) != sessionKeySize {
+		return nil, errors.New("seal: session key has the wrong size")
+	}
+	if len(sealed) < gcmTagSize {
+		return nil, ErrTooShort
+	}
+	gcm, err := newGCM(sessionKey)
+	if err != nil {
+		return nil, err
+	}
+	var nonce [12]byte
+	plain, err := gcm.Open(nil, nonce[:], sealed, nil)
+	if err != nil {
+		return nil, ErrNotSealedWith
+	}
+	if plain == nil {
+		plain = []byte{}
+	}
+	return plain, nil
 }
 
 // EncryptToString is Encrypt in the text form used in manifests and by

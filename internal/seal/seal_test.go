@@ -176,3 +176,60 @@ func TestEncrypterOpens(t *testing.T) {
 		t.Error("NewEncrypter(nil) accepted a missing key")
 	}
 }
+
+// A sealer that kept the session key opens its own ciphertext, and only
+// that one, without the private key; the private key opens it too.
+func TestEncryptKeyedOpenSealed(t *testing.T) {
+	k := loadTestKey(t, keyFile(2048))
+	e, err := NewEncrypter(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("planted-receipt-value")
+	ct, key, err := e.EncryptKeyed(nil, []byte("ns/a"), secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, otherKey, err := e.EncryptKeyed(nil, []byte("ns/a"), secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := append([]byte{}, ct...)
+	flipped[len(flipped)-1] ^= 1
+	if plain, err := Decrypt([]*rsa.PrivateKey{k}, []byte("ns/a"), ct); err != nil || !bytes.Equal(plain, secret) {
+		t.Fatalf("private key does not open it: %v", err)
+	}
+	tests := []struct {
+		name string
+		key  []byte
+		ct   []byte
+		want error
+	}{
+		{"own ciphertext", key, ct, nil},
+		{"another sealing of the same value", key, other, ErrNotSealedWith},
+		{"its own key for the other", otherKey, other, nil},
+		{"altered bytes", key, flipped, ErrNotSealedWith},
+		{"truncated", key, ct[:3], ErrTooShort},
+		{"short key", key[:16], ct, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plain, err := OpenSealed(tt.key, tt.ct)
+			if tt.name == "short key" {
+				if err == nil {
+					t.Fatal("a 16-byte key was accepted")
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if err == nil && !bytes.Equal(plain, secret) {
+				t.Fatal("opened to other bytes")
+			}
+			if err != nil && strings.Contains(err.Error(), string(secret)) {
+				t.Fatal("error leaks the plaintext")
+			}
+		})
+	}
+}

@@ -100,24 +100,36 @@ func Seal(secret *corev1.Secret, pub *rsa.PublicKey, o Options) (*ssv1.SealedSec
 }
 
 type job struct {
-	secret int
-	key    string
-	label  []byte
-	value  []byte
-	out    string
-	err    error
+	secret  int
+	key     string
+	label   []byte
+	value   []byte
+	out     string
+	session []byte
+	err     error
 }
 
 // SealAll seals every Secret, spreading the items over all CPUs; the
 // result is in input order and does not depend on scheduling. If any
 // Secret fails, no SealedSecret is returned.
 func SealAll(secrets []*corev1.Secret, pub *rsa.PublicKey, o Options) ([]*ssv1.SealedSecret, error) {
+	out, receipts, err := SealAllKeyed(secrets, pub, o)
+	for _, r := range receipts {
+		r.Wipe()
+	}
+	return out, err
+}
+
+// SealAllKeyed is SealAll that also returns, per SealedSecret, a Receipt
+// of the session keys its items were sealed under, so the caller can later
+// prove what a copy of it read back from disk holds.
+func SealAllKeyed(secrets []*corev1.Secret, pub *rsa.PublicKey, o Options) ([]*ssv1.SealedSecret, []*Receipt, error) {
 	if pub == nil {
-		return nil, errors.New("no public key to seal with")
+		return nil, nil, errors.New("no public key to seal with")
 	}
 	enc, err := seal.NewEncrypter(pub)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	prepared := make([]*corev1.Secret, len(secrets))
 	var jobs []job
@@ -125,38 +137,52 @@ func SealAll(secrets []*corev1.Secret, pub *rsa.PublicKey, o Options) ([]*ssv1.S
 		s, err := Prepare(in, o)
 		if err != nil {
 			if len(secrets) > 1 {
-				return nil, fmt.Errorf("input %d: %w", i+1, err)
+				return nil, nil, fmt.Errorf("input %d: %w", i+1, err)
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		prepared[i] = s
 		label := Label(s)
-		// stringData is applied after data, as the API server and kubeseal
-		// do, so it wins for a key present in both.
-		items := map[string][]byte{}
-		for k, v := range s.Data {
-			items[k] = v
-		}
-		for k, v := range s.StringData {
-			items[k] = []byte(v)
-		}
+		items := Items(s)
 		for _, k := range sortedKeys(items) {
 			jobs = append(jobs, job{secret: i, key: k, label: label, value: items[k]})
 		}
 	}
 	runJobs(jobs, enc, o.Random)
 	out := make([]*ssv1.SealedSecret, len(prepared))
+	receipts := make([]*Receipt, len(prepared))
 	for i, s := range prepared {
 		out[i] = newSealedSecret(s)
+		receipts[i] = &Receipt{namespace: s.Namespace, name: s.Name, keys: map[string][]byte{}}
+	}
+	for _, j := range jobs {
+		receipts[j.secret].keys[j.key] = j.session
 	}
 	for _, j := range jobs {
 		if j.err != nil {
+			for _, r := range receipts {
+				r.Wipe()
+			}
 			s := prepared[j.secret]
-			return nil, fmt.Errorf("Secret %s/%s item %q: %w", s.Namespace, s.Name, j.key, j.err)
+			return nil, nil, fmt.Errorf("Secret %s/%s item %q: %w", s.Namespace, s.Name, j.key, j.err)
 		}
 		out[j.secret].Spec.EncryptedData[j.key] = j.out
 	}
-	return out, nil
+	return out, receipts, nil
+}
+
+// Items is what a Secret's items are once applied: data, with stringData
+// over it, as the API server and kubeseal do (stringData wins for a key in
+// both).
+func Items(s *corev1.Secret) map[string][]byte {
+	items := make(map[string][]byte, len(s.Data)+len(s.StringData))
+	for k, v := range s.Data {
+		items[k] = v
+	}
+	for k, v := range s.StringData {
+		items[k] = []byte(v)
+	}
+	return items
 }
 
 // runJobs seals the items in parallel. RSA-OAEP under a 4096-bit key is the
@@ -168,12 +194,13 @@ func runJobs(jobs []job, enc *seal.Encrypter, random io.Reader) {
 	}
 	run(len(jobs), func(i int) {
 		j := &jobs[i]
-		ct, err := enc.Encrypt(random, j.label, j.value)
+		ct, key, err := enc.EncryptKeyed(random, j.label, j.value)
 		if err != nil {
 			j.err = err
 			return
 		}
 		j.out = base64.StdEncoding.EncodeToString(ct)
+		j.session = key
 	})
 }
 
