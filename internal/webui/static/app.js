@@ -12,6 +12,7 @@ const state = {
   cert: null, // { key, fingerprint, bits }
   files: new Map(), // item fieldset -> Uint8Array of the chosen file
   merged: null, // the parsed SealedSecret to merge into
+  sealed: null, // the last SealedSecret made (ciphertext only), to re-render
   nextItem: 1,
 };
 
@@ -68,11 +69,13 @@ function addItem() {
   const file = fs.querySelector(".file");
   file.addEventListener("change", async () => {
     const f = file.files[0];
+    delete fs.dataset.file;
     if (!f) {
       state.files.delete(fs);
       return;
     }
     state.files.set(fs, new Uint8Array(await f.arrayBuffer()));
+    fs.dataset.file = "read";
     const key = fs.querySelector(".key");
     if (key.value === "") key.value = f.name;
   });
@@ -97,6 +100,12 @@ function readItems() {
 
 function format() {
   return $("format-json").checked ? "json" : "yaml";
+}
+
+function render() {
+  const ss = state.sealed;
+  $("output").value = ss === null ? "" : format() === "json" ? toJSON(ss) : toYAML(ss);
+  $("download").disabled = ss === null;
 }
 
 function readMerge() {
@@ -125,7 +134,8 @@ function readMerge() {
 async function onSeal(ev) {
   ev.preventDefault();
   showError("");
-  $("download").disabled = true;
+  state.sealed = null;
+  render();
   try {
     if (!state.cert) throw new Error("no certificate: choose or paste the controller's certificate first");
     const items = readItems();
@@ -145,8 +155,8 @@ async function onSeal(ev) {
     } finally {
       for (const it of items) it.value.fill(0);
     }
-    $("output").value = format() === "json" ? toJSON(ss) : toYAML(ss);
-    $("download").disabled = false;
+    state.sealed = ss;
+    render();
     $("output").focus();
   } catch (e) {
     showError(e.message);
@@ -158,6 +168,7 @@ function clearValues() {
   for (const fs of $("items").querySelectorAll("fieldset.item")) {
     fs.querySelector(".value").value = "";
     fs.querySelector(".file").value = "";
+    delete fs.dataset.file;
   }
   for (const b of state.files.values()) b.fill(0);
   state.files.clear();
@@ -205,16 +216,13 @@ function init() {
   $("download").addEventListener("click", onDownload);
   $("clear").addEventListener("click", () => {
     clearValues();
-    $("output").value = "";
-    $("download").disabled = true;
+    state.sealed = null;
+    render();
   });
   $("merge").addEventListener("input", readMerge);
   $("cert-file").addEventListener("change", onCertFile);
   $("cert-use").addEventListener("click", onCertPaste);
-  for (const id of ["format-yaml", "format-json"]) $(id).addEventListener("change", () => {
-    $("output").value = "";
-    $("download").disabled = true;
-  });
+  for (const id of ["format-yaml", "format-json"]) $(id).addEventListener("change", render);
   document.body.dataset.ready = "true";
   fetchCertificate().finally(() => {
     document.body.dataset.cert = state.cert ? "loaded" : "missing";
