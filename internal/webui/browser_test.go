@@ -2,7 +2,6 @@ package webui_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -61,14 +60,6 @@ func keyFile(t testing.TB, key *rsa.PrivateKey) string {
 	return p
 }
 
-// page is the sealing page open in a headless browser, served as
-// `keyward serve-ui` serves it.
-type page struct {
-	ctx context.Context
-	rec *browsertest.Recorder
-	url string
-}
-
 func serve(t testing.TB, certPEM []byte) string {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/cert.pem", webui.CertHandler(certPEM))
@@ -78,105 +69,10 @@ func serve(t testing.TB, certPEM []byte) string {
 	return srv.URL + "/"
 }
 
-func openPage(t *testing.T, certPEM []byte) *page {
+func openPage(t *testing.T, certPEM []byte) *browsertest.Page {
 	t.Helper()
-	ctx := browsertest.Start(t)
-	p := &page{ctx: ctx, rec: browsertest.Record(t, ctx), url: serve(t, certPEM)}
-	p.load(t)
-	t.Cleanup(func() {
-		if errs := p.rec.Errors(); len(errs) > 0 {
-			t.Errorf("the page logged errors (CSP violations among them):\n%s", strings.Join(errs, "\n"))
-		}
-	})
-	return p
+	return browsertest.Open(t, serve(t, certPEM))
 }
-
-func (p *page) load(t *testing.T) {
-	t.Helper()
-	p.run(t, chromedp.Navigate(p.url), browsertest.WaitJS(`document.body.dataset.cert === "loaded"`))
-}
-
-func (p *page) run(t testing.TB, actions ...chromedp.Action) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 90*time.Second)
-	defer cancel()
-	if err := chromedp.Run(ctx, actions...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// set gives a control a value as a paste would, without key events.
-func (p *page) set(sel, value string) chromedp.Action {
-	v, _ := json.Marshal(value)
-	return chromedp.Evaluate(`document.querySelector(`+strconvQuote(sel)+`).value = `+string(v)+`, true`, nil)
-}
-
-func strconvQuote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
-func (p *page) eval(t testing.TB, js string, out any) {
-	t.Helper()
-	p.run(t, chromedp.Evaluate(js, out))
-}
-
-type item struct {
-	key, value string
-	file       []byte // chosen as a file instead of typed
-}
-
-type form struct {
-	name, namespace, scope, typ, format string
-	items                               []item
-	merge                               string
-}
-
-// seal fills the form (without the keyboard: that has its own test),
-// presses Seal and returns the output, or the page's error.
-func (p *page) seal(t *testing.T, f form) (string, string) {
-	t.Helper()
-	var n int
-	p.eval(t, `document.querySelectorAll("fieldset.item").length`, &n)
-	for ; n < len(f.items); n++ {
-		p.run(t, chromedp.Click("#add-item", chromedp.ByID))
-	}
-	if f.merge != "" {
-		p.run(t, p.set("#merge", f.merge))
-		p.eval(t, `document.getElementById("merge").dispatchEvent(new Event("input")), true`, nil)
-	} else {
-		p.run(t, p.set("#name", f.name), p.set("#namespace", f.namespace))
-	}
-	if f.scope != "" {
-		p.run(t, p.set("#scope", f.scope))
-	}
-	if f.typ != "" {
-		p.run(t, p.set("#type", f.typ))
-	}
-	for i, it := range f.items {
-		id := "#item-" + itoa(i+1)
-		p.run(t, p.set(id+"-key", it.key))
-		if it.file != nil {
-			path := filepath.Join(t.TempDir(), it.key)
-			os.WriteFile(path, it.file, 0o600)
-			p.run(t, chromedp.SetUploadFiles(id+"-file", []string{path}, chromedp.ByID),
-				browsertest.WaitJS(`document.getElementById("`+id[1:]+`-file").closest("fieldset").dataset.file === "read"`))
-		} else {
-			p.run(t, p.set(id+"-value", it.value))
-		}
-	}
-	format := "#format-yaml"
-	if f.format == "json" {
-		format = "#format-json"
-	}
-	var out, errText string
-	p.run(t, chromedp.Click(format, chromedp.ByID), chromedp.Click("#seal", chromedp.ByID),
-		browsertest.WaitJS(`document.getElementById("output").value !== "" || document.getElementById("error").textContent !== ""`),
-		chromedp.Value("#output", &out, chromedp.ByID), chromedp.Text("#error", &errText, chromedp.ByID))
-	return out, errText
-}
-
-func itoa(i int) string { return string(rune('0' + i)) }
 
 // open decrypts one value of the page's output with crypto/rsa and
 // crypto/aes, reading the format by hand: uint16 len(W) || W || GCM.
@@ -259,9 +155,9 @@ func masked(text string, ss *ssv1.SealedSecret) string {
 
 func secretYAML(name, ns, typ string, data map[string][]byte) string {
 	var b strings.Builder
-	b.WriteString("apiVersion: v1\nkind: Secret\nmetadata:\n  name: " + name + "\n")
+	b.WriteString("apiVersion: v1\nkind: Secret\nmetadata:\n  Name: " + name + "\n")
 	if ns != "" {
-		b.WriteString("  namespace: " + ns + "\n")
+		b.WriteString("  Namespace: " + ns + "\n")
 	}
 	b.WriteString("type: " + typ + "\ndata:\n")
 	for k, v := range data {
@@ -285,7 +181,7 @@ func TestSealInBrowser(t *testing.T) {
 			kf := keyFile(t, key)
 			p := openPage(t, cert)
 			var fp, bitsShown string
-			p.run(t, chromedp.Text("#cert-fingerprint", &fp, chromedp.ByID), chromedp.Text("#cert-bits", &bitsShown, chromedp.ByID))
+			p.Run(t, chromedp.Text("#cert-fingerprint", &fp, chromedp.ByID), chromedp.Text("#cert-bits", &bitsShown, chromedp.ByID))
 			if want := keys.Fingerprint(&key.PublicKey); fp != want {
 				t.Errorf("fingerprint shown %q, keyward keys list says %q", fp, want)
 			}
@@ -302,10 +198,10 @@ func TestSealInBrowser(t *testing.T) {
 							"note.txt": []byte("grüße ✓ " + scope),
 							"blob":     binary,
 						}
-						out, errText := p.seal(t, form{name: name, namespace: ns, scope: scope, typ: "Opaque", format: format, items: []item{
-							{key: "password", value: string(want["password"])},
-							{key: "note.txt", value: string(want["note.txt"])},
-							{key: "blob", file: binary},
+						out, errText := p.Seal(t, browsertest.Form{Name: name, Namespace: ns, Scope: scope, Type: "Opaque", Format: format, Items: []browsertest.Item{
+							{Key: "password", Value: string(want["password"])},
+							{Key: "note.txt", Value: string(want["note.txt"])},
+							{Key: "blob", File: binary},
 						}})
 						if errText != "" {
 							t.Fatalf("the page says: %s", errText)
@@ -334,7 +230,7 @@ func TestSealInBrowser(t *testing.T) {
 						if a, b := masked(out, ss), masked(cliOut, readSealed(t, cliOut)); a != b {
 							t.Errorf("the page's output differs from keyward seal's:\npage:\n%s\nkeyward seal:\n%s", a, b)
 						}
-						p.run(t, chromedp.Click("#clear", chromedp.ByID))
+						p.Run(t, chromedp.Click("#clear", chromedp.ByID))
 					})
 				}
 			}
@@ -356,16 +252,16 @@ func TestMergeInto(t *testing.T) {
 		scope, format string
 	}{{"namespace-wide", "yaml"}, {"strict", "json"}, {"cluster-wide", "yaml"}} {
 		t.Run(tc.scope+"/"+tc.format, func(t *testing.T) {
-			p.load(t)
+			p.Load(t)
 			first := runSeal(t, secretYAML("app", "shop", "Opaque", map[string][]byte{"first": []byte("first-value-Hk2")}),
 				"--cert", certPath, "-o", tc.format, "--scope", tc.scope)
 			firstSS := readSealed(t, first)
-			out, errText := p.seal(t, form{merge: first, format: tc.format, items: []item{{key: "second", value: "second-value-Jp9"}}})
+			out, errText := p.Seal(t, browsertest.Form{Merge: first, Format: tc.format, Items: []browsertest.Item{{Key: "second", Value: "second-value-Jp9"}}})
 			if errText != "" {
 				t.Fatalf("the page says: %s", errText)
 			}
 			var name, ns, scope string
-			p.run(t, chromedp.Value("#name", &name, chromedp.ByID), chromedp.Value("#namespace", &ns, chromedp.ByID), chromedp.Value("#scope", &scope, chromedp.ByID))
+			p.Run(t, chromedp.Value("#name", &name, chromedp.ByID), chromedp.Value("#namespace", &ns, chromedp.ByID), chromedp.Value("#scope", &scope, chromedp.ByID))
 			if name != "app" || ns != "shop" || scope != tc.scope {
 				t.Errorf("the form shows %s/%s %s, not the pasted SealedSecret's", ns, name, scope)
 			}
@@ -391,19 +287,19 @@ func TestMergeInto(t *testing.T) {
 			if tc.scope == "strict" {
 				other = "cluster-wide"
 			}
-			p.run(t, p.set("#scope", other), chromedp.Click("#seal", chromedp.ByID),
+			p.Run(t, browsertest.Set("#scope", other), chromedp.Click("#seal", chromedp.ByID),
 				browsertest.WaitJS(`document.getElementById("error").textContent !== ""`))
 			var msg string
-			p.run(t, chromedp.Text("#error", &msg, chromedp.ByID))
+			p.Run(t, chromedp.Text("#error", &msg, chromedp.ByID))
 			if !strings.Contains(msg, "has "+tc.scope+" scope but the form says "+other) {
-				t.Errorf("contradicting scope: %q", msg)
+				t.Errorf("contradicting Scope: %q", msg)
 			}
-			p.run(t, chromedp.Click("#clear", chromedp.ByID))
+			p.Run(t, chromedp.Click("#clear", chromedp.ByID))
 		})
 	}
 	t.Run("not a SealedSecret", func(t *testing.T) {
-		p.load(t)
-		_, errText := p.seal(t, form{merge: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\n", items: []item{{key: "k", value: "v"}}})
+		p.Load(t)
+		_, errText := p.Seal(t, browsertest.Form{Merge: "apiVersion: v1\nkind: Secret\nmetadata:\n  Name: x\n", Items: []browsertest.Item{{Key: "k", Value: "v"}}})
 		if !strings.Contains(errText, "not bitnami.com/v1alpha1 SealedSecret") {
 			t.Errorf("pasting a Secret: %q", errText)
 		}
@@ -418,18 +314,18 @@ func TestInvalidInput(t *testing.T) {
 	const secret = "never-show-me-4Xr"
 	for _, tc := range []struct {
 		name string
-		f    form
+		f    browsertest.Form
 		want string
 	}{
-		{"no name", form{namespace: "ns", items: []item{{key: "k", value: secret}}}, "a Secret name is required"},
-		{"no namespace", form{name: "n", items: []item{{key: "k", value: secret}}}, "has no namespace"},
-		{"bad key", form{name: "n", namespace: "ns", items: []item{{key: "a b", value: secret}}}, `key "a b" is not valid`},
-		{"key twice", form{name: "n", namespace: "ns", items: []item{{key: "k", value: secret}, {key: "k", value: secret}}}, `key "k" is given twice`},
-		{"no items", form{name: "n", namespace: "ns"}, "add at least one item"},
+		{"no name", browsertest.Form{Namespace: "ns", Items: []browsertest.Item{{Key: "k", Value: secret}}}, "a Secret name is required"},
+		{"no namespace", browsertest.Form{Name: "n", Items: []browsertest.Item{{Key: "k", Value: secret}}}, "has no namespace"},
+		{"bad key", browsertest.Form{Name: "n", Namespace: "ns", Items: []browsertest.Item{{Key: "a b", Value: secret}}}, `key "a b" is not valid`},
+		{"key twice", browsertest.Form{Name: "n", Namespace: "ns", Items: []browsertest.Item{{Key: "k", Value: secret}, {Key: "k", Value: secret}}}, `key "k" is given twice`},
+		{"no items", browsertest.Form{Name: "n", Namespace: "ns"}, "add at least one item"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p.load(t)
-			out, errText := p.seal(t, tc.f)
+			p.Load(t)
+			out, errText := p.Seal(t, tc.f)
 			if out != "" || !strings.Contains(errText, tc.want) {
 				t.Fatalf("output %q, error %q; want an error with %q", out, errText, tc.want)
 			}

@@ -30,22 +30,22 @@ func TestNoValueLeavesThePage(t *testing.T) {
 	key := testkeys.RSA(t, "2048")
 	p := openPage(t, certFor(t, key))
 	downloads := t.TempDir()
-	p.run(t, browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllowAndName).
+	p.Run(t, browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllowAndName).
 		WithDownloadPath(downloads).WithEventsEnabled(true))
 	const planted = "planted-Value-9c2e71"
 	fileValue := []byte("file-planted-7a1b")
 
-	out, errText := p.seal(t, form{name: "db", namespace: "prod", format: "yaml", items: []item{
-		{key: "password", value: planted}, {key: "cert", file: fileValue},
+	out, errText := p.Seal(t, browsertest.Form{Name: "db", Namespace: "prod", Format: "yaml", Items: []browsertest.Item{
+		{Key: "password", Value: planted}, {Key: "cert", File: fileValue},
 	}})
 	if errText != "" {
 		t.Fatal(errText)
 	}
-	merged, errText := p.seal(t, form{merge: out, format: "json", items: []item{{key: "again", value: planted + "-2"}}})
+	merged, errText := p.Seal(t, browsertest.Form{Merge: out, Format: "json", Items: []browsertest.Item{{Key: "again", Value: planted + "-2"}}})
 	if errText != "" {
 		t.Fatal(errText)
 	}
-	p.run(t, chromedp.Click("#download", chromedp.ByID))
+	p.Run(t, chromedp.Click("#download", chromedp.ByID))
 	var got []byte
 	deadline := time.Now().Add(30 * time.Second)
 	for len(got) == 0 && time.Now().Before(deadline) {
@@ -69,7 +69,7 @@ func TestNoValueLeavesThePage(t *testing.T) {
 		DBs     int      `json:"dbs"`
 		Caches  int      `json:"caches"`
 	}
-	p.run(t, chromedp.Evaluate(`(async () => ({
+	p.Run(t, chromedp.Evaluate(`(async () => ({
 		values: Array.from(document.querySelectorAll("fieldset.item .value"), e => e.value),
 		files: Array.from(document.querySelectorAll("fieldset.item .file"), e => e.files.length),
 		storage: localStorage.length + sessionStorage.length,
@@ -91,11 +91,11 @@ func TestNoValueLeavesThePage(t *testing.T) {
 		t.Errorf("the page stored something: %+v", state)
 	}
 
-	reqs, err := p.rec.Requests(p.ctx)
+	reqs, err := p.Rec.Requests(p.Ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	origin := strings.TrimSuffix(p.url, "/")
+	origin := strings.TrimSuffix(p.URL, "/")
 	var pages int
 	for _, r := range reqs {
 		all := r.URL + "\n" + r.Headers + "\n" + r.Body
@@ -122,9 +122,9 @@ func TestNoValueLeavesThePage(t *testing.T) {
 	// The recorder sees bodies: a request posted from the page on purpose
 	// is found with its body.
 	const marker = "control-body-5d1f"
-	p.run(t, chromedp.Evaluate(`fetch("v1/cert.pem", {method: "POST", body: "`+marker+`"}).then(() => true, () => true)`, nil,
+	p.Run(t, chromedp.Evaluate(`fetch("v1/cert.pem", {method: "POST", body: "`+marker+`"}).then(() => true, () => true)`, nil,
 		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
-	reqs, err = p.rec.Requests(p.ctx)
+	reqs, err = p.Rec.Requests(p.Ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestKeyboardOnly(t *testing.T) {
 			return nil
 		})
 	}
-	p.run(t,
+	p.Run(t,
 		tabTo("name"), chromedp.KeyEvent("kbd-db"),
 		tabTo("namespace"), chromedp.KeyEvent("kbd-ns"),
 		tabTo("scope"), chromedp.KeyEvent(kb.ArrowDown), // namespace-wide
@@ -170,7 +170,7 @@ func TestKeyboardOnly(t *testing.T) {
 		browsertest.WaitJS(`document.getElementById("output").value !== "" || document.getElementById("error").textContent !== ""`),
 	)
 	var out, errText, scope string
-	p.run(t, chromedp.Value("#output", &out, chromedp.ByID), chromedp.Text("#error", &errText, chromedp.ByID), chromedp.Value("#scope", &scope, chromedp.ByID))
+	p.Run(t, chromedp.Value("#output", &out, chromedp.ByID), chromedp.Text("#error", &errText, chromedp.ByID), chromedp.Value("#scope", &scope, chromedp.ByID))
 	if errText != "" {
 		t.Fatalf("the page says: %s", errText)
 	}
@@ -182,12 +182,12 @@ func TestKeyboardOnly(t *testing.T) {
 		t.Fatalf("unsealed %s/%s with %d items", sec.Namespace, sec.Name, len(sec.Data))
 	}
 	// Enter in a text field seals too, as in any form.
-	p.run(t, chromedp.Evaluate(`document.getElementById("output").value = "", true`, nil),
+	p.Run(t, chromedp.Evaluate(`document.getElementById("output").value = "", true`, nil),
 		tabTo("item-1-key"), chromedp.KeyEvent(kb.Enter),
 		browsertest.WaitJS(`document.getElementById("output").value !== ""`))
 	// The output takes the focus, so a screen reader reads it next.
 	var active string
-	p.eval(t, `document.activeElement.id`, &active)
+	p.Eval(t, `document.activeElement.id`, &active)
 	if active != "output" {
 		t.Errorf("focus after sealing is on #%s, not the output", active)
 	}
@@ -199,25 +199,25 @@ func TestAccessible(t *testing.T) {
 	key := testkeys.RSA(t, "2048")
 	p := openPage(t, certFor(t, key))
 	check := func(when string) {
-		for _, v := range browsertest.Axe(t, p.ctx) {
+		for _, v := range browsertest.Axe(t, p.Ctx) {
 			t.Errorf("%s: %s", when, v)
 		}
 	}
 	check("as it opens")
-	if _, errText := p.seal(t, form{name: "db", namespace: "prod", items: []item{{key: "a", value: "1"}, {key: "b", value: "2"}}}); errText != "" {
+	if _, errText := p.Seal(t, browsertest.Form{Name: "db", Namespace: "prod", Items: []browsertest.Item{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}}}); errText != "" {
 		t.Fatal(errText)
 	}
 	check("with an output")
-	p.load(t)
-	p.seal(t, form{name: "db", items: []item{{key: "a", value: "1"}}})
+	p.Load(t)
+	p.Seal(t, browsertest.Form{Name: "db", Items: []browsertest.Item{{Key: "a", Value: "1"}}})
 	check("with an error")
-	p.run(t, chromedp.Evaluate(`document.getElementById("cert-other").open = true`, nil))
+	p.Run(t, chromedp.Evaluate(`document.getElementById("cert-other").open = true`, nil))
 	check("with the certificate form open")
 
 	// axe is really looking: a control without a label is reported.
-	p.run(t, chromedp.Evaluate(`document.querySelector("main").appendChild(document.createElement("input")), true`, nil))
+	p.Run(t, chromedp.Evaluate(`document.querySelector("main").appendChild(document.createElement("input")), true`, nil))
 	found := false
-	for _, v := range browsertest.Axe(t, p.ctx) {
+	for _, v := range browsertest.Axe(t, p.Ctx) {
 		found = found || v.ID == "label"
 	}
 	if !found {
@@ -238,16 +238,16 @@ func TestExportedPage(t *testing.T) {
 	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	t.Cleanup(srv.Close)
 	ctx := browsertest.Start(t)
-	p := &page{ctx: ctx, rec: browsertest.Record(t, ctx), url: srv.URL + "/"}
-	p.run(t, chromedp.Navigate(p.url), browsertest.WaitJS(`document.body.dataset.cert === "missing"`))
+	p := &browsertest.Page{Ctx: ctx, Rec: browsertest.Record(t, ctx), URL: srv.URL + "/"}
+	p.Run(t, chromedp.Navigate(p.URL), browsertest.WaitJS(`document.body.dataset.cert === "missing"`))
 	var status string
-	p.run(t, chromedp.Text("#cert-status", &status, chromedp.ByID))
+	p.Run(t, chromedp.Text("#cert-status", &status, chromedp.ByID))
 	if !strings.Contains(status, "choose or paste one below") {
 		t.Errorf("without a certificate the page says %q", status)
 	}
-	p.run(t, p.set("#cert-pem", string(cert)), chromedp.Click("#cert-use", chromedp.ByID),
+	p.Run(t, browsertest.Set("#cert-pem", string(cert)), chromedp.Click("#cert-use", chromedp.ByID),
 		browsertest.WaitJS(`document.getElementById("cert-fingerprint").textContent !== ""`))
-	out, errText := p.seal(t, form{name: "offline", namespace: "ns", scope: "strict", items: []item{{key: "k", value: "offline-value"}}})
+	out, errText := p.Seal(t, browsertest.Form{Name: "offline", Namespace: "ns", Scope: "strict", Items: []browsertest.Item{{Key: "k", Value: "offline-value"}}})
 	if errText != "" {
 		t.Fatal(errText)
 	}
@@ -257,17 +257,17 @@ func TestExportedPage(t *testing.T) {
 	// The meta policy is in force: an injected request to another origin
 	// is refused.
 	var refused bool
-	p.run(t, chromedp.Evaluate(`fetch("http://192.0.2.1/x").then(() => false, () => true)`, &refused,
+	p.Run(t, chromedp.Evaluate(`fetch("http://192.0.2.1/x").then(() => false, () => true)`, &refused,
 		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
 	if !refused {
 		t.Error("the exported page could fetch from another origin")
 	}
 	found := false
-	for _, e := range p.rec.Errors() {
+	for _, e := range p.Rec.Errors() {
 		found = found || strings.Contains(e, "Content Security Policy")
 	}
 	if !found {
-		t.Errorf("no CSP violation logged for the refused fetch: %q", p.rec.Errors())
+		t.Errorf("no CSP violation logged for the refused fetch: %q", p.Rec.Errors())
 	}
 }
 
@@ -276,13 +276,13 @@ func TestExportedPage(t *testing.T) {
 func TestScreenshot(t *testing.T) {
 	key := testkeys.RSA(t, "4096")
 	p := openPage(t, certFor(t, key))
-	if _, errText := p.seal(t, form{name: "db-credentials", namespace: "shop", scope: "strict", typ: "Opaque", items: []item{
-		{key: "username", value: "shop"}, {key: "password", value: "correct-horse-battery"},
+	if _, errText := p.Seal(t, browsertest.Form{Name: "db-credentials", Namespace: "shop", Scope: "strict", Type: "Opaque", Items: []browsertest.Item{
+		{Key: "username", Value: "shop"}, {Key: "password", Value: "correct-horse-battery"},
 	}}); errText != "" {
 		t.Fatal(errText)
 	}
 	var png []byte
-	p.run(t, chromedp.Evaluate(`document.getElementById("output").scrollTop = 0, document.activeElement.blur(), window.scrollTo(0, 0), true`, nil), chromedp.EmulateViewport(1000, 1400),
+	p.Run(t, chromedp.Evaluate(`document.getElementById("output").scrollTop = 0, document.activeElement.blur(), window.scrollTo(0, 0), true`, nil), chromedp.EmulateViewport(1000, 1400),
 		chromedp.FullScreenshot(&png, 100))
 	if !bytes.HasPrefix(png, []byte("\x89PNG")) {
 		t.Fatal("the screenshot is not a PNG")

@@ -13,15 +13,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	testcluster "github.com/keyward/keyward/test/cluster"
@@ -80,6 +80,12 @@ func install() (Tools, error) {
 func Start(t testing.TB) context.Context {
 	t.Helper()
 	tl := Get(t)
+	// The profile is removed after the browser has closed; t.TempDir's
+	// own removal could race chromium's last writes.
+	profile, err := os.MkdirTemp("", "keyward-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(tl.Chromium),
 		chromedp.Headless,
@@ -92,17 +98,34 @@ func Start(t testing.TB) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1000, 1400),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	if err := chromedp.Run(ctx); err != nil {
+	// chromedp starts chromium with a parent-death signal, which fires when
+	// the forking thread ends, not the process: tests that enter network
+	// namespaces (package testnet) end threads. So chromium is forked from a
+	// thread locked until the browser is gone, as package proc does.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		started <- chromedp.Run(ctx)
+		<-ctx.Done()
+	}()
+	stop := func() {
+		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
 		cancel()
 		cancelAlloc()
+		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if err := <-started; err != nil {
+		stop()
 		t.Fatalf("starting %s: %v", tl.Chromium, err)
 	}
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	t.Cleanup(stop)
 	return ctx
 }
 
@@ -151,15 +174,15 @@ func Record(t testing.TB, ctx context.Context) *Recorder {
 			r.requests = append(r.requests, Request{Method: "(headers)", URL: string(ev.RequestID), Headers: string(h)})
 		case *network.EventWebSocketFrameSent:
 			r.frames = append(r.frames, ev.Response.PayloadData)
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.APITypeError || ev.Type == runtime.APITypeWarning {
+		case *cdpruntime.EventConsoleAPICalled:
+			if ev.Type == cdpruntime.APITypeError || ev.Type == cdpruntime.APITypeWarning {
 				var parts []string
 				for _, a := range ev.Args {
 					parts = append(parts, string(a.Value)+a.Description)
 				}
 				r.errors = append(r.errors, "console: "+strings.Join(parts, " "))
 			}
-		case *runtime.EventExceptionThrown:
+		case *cdpruntime.EventExceptionThrown:
 			r.errors = append(r.errors, "exception: "+ev.ExceptionDetails.Error())
 		case *log.EventEntryAdded:
 			if ev.Entry.Level == log.LevelError || ev.Entry.Level == log.LevelWarning {
@@ -167,7 +190,7 @@ func Record(t testing.TB, ctx context.Context) *Recorder {
 			}
 		}
 	})
-	if err := chromedp.Run(ctx, network.Enable(), log.Enable(), runtime.Enable()); err != nil {
+	if err := chromedp.Run(ctx, network.Enable(), log.Enable(), cdpruntime.Enable()); err != nil {
 		t.Fatalf("enabling the network log: %v", err)
 	}
 	return r
@@ -240,7 +263,7 @@ func Axe(t testing.TB, ctx context.Context) []Violation {
 	err := chromedp.Run(ctx,
 		chromedp.Evaluate(Get(t).AxeSource, nil),
 		chromedp.Evaluate(`axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations))`, &out,
-			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
+			func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }),
 	)
 	if err != nil {
 		t.Fatalf("running axe: %v", err)
@@ -256,6 +279,3 @@ func Axe(t testing.TB, ctx context.Context) []Violation {
 func WaitJS(expr string) chromedp.Action {
 	return chromedp.Poll(expr, nil, chromedp.WithPollingTimeout(60*time.Second))
 }
-
-// NodeIDs is a query option, re-exported so callers need no cdp import.
-var _ = cdp.NodeID(0)
