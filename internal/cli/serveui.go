@@ -67,7 +67,7 @@ func runServeUI(ctx context.Context, s Streams, getenv func(string) string, f *s
 		if err := webui.Export(f.export, certPEM); err != nil {
 			return err
 		}
-		fmt.Fprintf(s.Out, "wrote the sealing page to %s: serve it from any static server (or open index.html in Firefox)\n", f.export)
+		fmt.Fprintf(s.Out, "wrote the sealing page to %s: serve it from any static server (https or localhost)\n", f.export)
 		return nil
 	}
 	ln, err := net.Listen("tcp", f.listen)
