@@ -305,15 +305,15 @@ function unquote(s, line) {
 // Anything else is an error naming the line.
 function parseYAML(text) {
   const lines = [];
-  let docs = 0;
+  let ended = false; // a document separator came after content
   text.split(/\r?\n/).forEach((raw, i) => {
     if (/^(---|\.\.\.)\s*$/.test(raw) || raw.startsWith("--- ")) {
-      if (raw.startsWith("---")) docs++;
+      ended = lines.length > 0;
       return;
     }
     if (/^\s*(#.*)?$/.test(raw)) return;
     if (/^\t/.test(raw)) throw new Error(`YAML line ${i + 1}: tabs cannot indent YAML`);
-    if (docs > 1) throw new Error("the pasted text holds more than one document: paste one SealedSecret");
+    if (ended) throw new Error("the pasted text holds more than one document: paste one SealedSecret");
     lines.push({ indent: raw.length - raw.trimStart().length, text: raw.trim(), n: i + 1 });
   });
   if (lines.length === 0) throw new Error("nothing to merge into: paste a SealedSecret");
