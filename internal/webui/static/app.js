@@ -127,6 +127,7 @@ function readMerge() {
     const n = Object.keys((ss.spec && ss.spec.encryptedData) || {}).length;
     $("merge-status").textContent = `Merging into ${md.namespace ? md.namespace + "/" : ""}${md.name} (${scopeOf(md.annotations)}, ${n} sealed item${n === 1 ? "" : "s"}).`;
   } catch (e) {
+    for (const id of ["name", "namespace"]) $(id).readOnly = false;
     $("merge-status").textContent = e.message;
   }
 }
