@@ -14,7 +14,7 @@ RBAC_EXTERNAL_SECRETS := paths=./internal/controller/externalsecret paths=./inte
 RBAC_AUDIT := paths=./internal/controller/auditrun
 RBAC_RELOAD := paths=./internal/controller/reload
 
-.PHONY: help build test generate manifests image bench demo vet cluster-binaries vault-binary peer-binaries bench-peers bench-audit
+.PHONY: help build test generate manifests image bench demo vet cluster-binaries vault-binary peer-binaries browser-tools bench-peers bench-audit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ vault-binary: ## Build HashiCorp Vault v1.14.2 (MPL-2.0) once into the version c
 peer-binaries: ## Build the tools Keyward replaces (kubeseal, Bitnami's controller, gitleaks, ESO) once into the version cache
 	@hack/peertools/build.sh >/dev/null
 
+browser-tools: ## Install chromium (apt-get, as root) when missing and axe-core (npm ci) into the version cache, for the browser tests
+	@hack/browsertools/install.sh >/dev/null
+
 generate: ## Regenerate deepcopy code and CRDs from api/, each pillar's RBAC from the controllers' markers, and deploy/keyward.yaml
 	$(CONTROLLER_GEN) object paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=deploy/crds
@@ -53,7 +56,7 @@ generate: ## Regenerate deepcopy code and CRDs from api/, each pillar's RBAC fro
 vet: ## go vet every package
 	$(GO) vet ./...
 
-test: cluster-binaries vault-binary peer-binaries vet ## go vet, then every test, including those against the real test cluster
+test: cluster-binaries vault-binary peer-binaries browser-tools vet ## go vet, then every test, including those against the real test cluster
 	KUBEBUILDER_ASSETS="$$(hack/kubetools/build.sh)" $(GO) test -count=1 -timeout 30m ./...
 	cd hack/release && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 

@@ -15,4 +15,5 @@ func addCommands(root *cobra.Command, s Streams, getenv func(string) string) {
 	root.AddCommand(newAuditCommand(s, getenv))
 	root.AddCommand(newRotateCommand(s, getenv))
 	root.AddCommand(newMigrateCommand(s, getenv))
+	root.AddCommand(newServeUICommand(s, getenv))
 }

@@ -5,6 +5,7 @@
 //	GET  /v1/cert.pem   the current sealing certificate
 //	POST /v1/verify     200 when every item of the posted SealedSecret opens, 409 when not
 //	POST /v1/rotate     the posted SealedSecret re-sealed with the current key
+//	GET  /              the sealing page (package webui): sealing happens in the browser
 //
 // Paths, status codes and content types are Bitnami Sealed Secrets'. Responses
 // never carry plaintext: verify answers yes or no, rotate returns ciphertext.
@@ -23,6 +24,7 @@ import (
 
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/sealing"
+	"github.com/keyward/keyward/internal/webui"
 )
 
 // maxBody bounds a posted SealedSecret; a Secret is at most 1 MiB, and its
@@ -111,8 +113,17 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("/v1/cert.pem", m.instrument("/v1/cert.pem", http.HandlerFunc(s.cert)))
 	mux.Handle("/v1/verify", m.instrument("/v1/verify", s.rateLimited("/v1/verify", http.HandlerFunc(s.verify))))
 	mux.Handle("/v1/rotate", m.instrument("/v1/rotate", s.rateLimited("/v1/rotate", http.HandlerFunc(s.rotate))))
-	mux.Handle("/", m.instrument("other", http.NotFoundHandler()))
-	return mux, nil
+	page, other := m.instrument("/", webui.Handler()), m.instrument("other", http.NotFoundHandler())
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if webui.IsPage(r.URL.Path) {
+			page.ServeHTTP(w, r)
+			return
+		}
+		other.ServeHTTP(w, r)
+	}))
+	// The page's headers go on every answer, the certificate it fetches
+	// included; they mean nothing to kubeseal.
+	return webui.WithHeaders(mux), nil
 }
 
 func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -19,6 +19,7 @@ import (
 	ssv1 "github.com/keyward/keyward/api/sealedsecrets/v1alpha1"
 	"github.com/keyward/keyward/internal/keys"
 	"github.com/keyward/keyward/internal/sealing"
+	"github.com/keyward/keyward/internal/webui"
 )
 
 const planted = "planted-value-must-not-leak"
@@ -106,6 +107,8 @@ func TestHandler(t *testing.T) {
 		{"verify GET", "GET", "/v1/verify", nil, 405, ""},
 		{"rotate unknown key", "POST", "/v1/rotate", encode(t, "json", stranger), 409, "no key could decrypt"},
 		{"unknown path", "GET", "/v2/nothing", nil, 404, ""},
+		{"sealing page", "GET", "/", nil, 200, `<script type="module" src="app.js">`},
+		{"sealing page module", "GET", "/seal.js", nil, 200, "RSA-OAEP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,6 +122,11 @@ func TestHandler(t *testing.T) {
 			}
 			if strings.Contains(rec.Body.String(), planted) {
 				t.Fatalf("response carries the plaintext: %q", rec.Body)
+			}
+			// The page's policy is on every answer: the page fetches the
+			// certificate, and errors must not open a way around it.
+			if got := rec.Header().Get("Content-Security-Policy"); got != webui.CSP {
+				t.Fatalf("Content-Security-Policy = %q", got)
 			}
 		})
 	}
@@ -181,20 +189,21 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/healthz", "/healthz", "/no/such/" + planted} {
+	for _, p := range []string{"/healthz", "/healthz", "/no/such/" + planted, "/", "/app.js"} {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
 	}
 	want := `
 # HELP sealed_secrets_controller_http_requests_total HTTP API requests by path, status code and method.
 # TYPE sealed_secrets_controller_http_requests_total counter
+sealed_secrets_controller_http_requests_total{code="200",method="GET",path="/"} 2
 sealed_secrets_controller_http_requests_total{code="200",method="GET",path="/healthz"} 2
 sealed_secrets_controller_http_requests_total{code="404",method="GET",path="other"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "sealed_secrets_controller_http_requests_total"); err != nil {
 		t.Fatal(err)
 	}
-	if n := testutil.CollectAndCount(reg, "sealed_secrets_controller_http_request_duration_seconds"); n != 2 {
-		t.Fatalf("duration series = %d, want 2", n)
+	if n := testutil.CollectAndCount(reg, "sealed_secrets_controller_http_request_duration_seconds"); n != 3 {
+		t.Fatalf("duration series = %d, want 3", n)
 	}
 }
 
