@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The guide's production path, for the demo: Vault holds
-# aura/production/postgres, the ExternalSecret syncs it into the Secret
-# backend-secrets, and a value rotated in Vault arrives by itself.
+# The guide's migration path, for the demo: a plain Secret backend-secrets is
+# sealed for Git and then moved into Vault (aura/production/postgres) with
+# `keyward migrate`, the same Secret object all the way; promote finds a value
+# two environments share; a value rotated in Vault arrives by itself.
 #
 # Run it with KUBECONFIG pointing at the local cluster, kubectl on PATH and a
 # Keyward controller already running against that cluster (as
@@ -20,27 +21,26 @@ export VAULT_ADDR="http://127.0.0.1:${VAULT_DEMO_PORT:-18200}"
 export VAULT_TOKEN="demo-root-$RANDOM$RANDOM"
 ns=aura-production
 
-step "Production: a Vault server (dev mode, in memory) holds the database URI"
+step "Production: a Vault server (dev mode, in memory) will hold the database URI"
 HOME="$work" "$vault_dir/vault" server -dev -dev-root-token-id="$VAULT_TOKEN" \
 	-dev-listen-address="${VAULT_ADDR#http://}" -dev-no-store-token >"$work/vault.log" 2>&1 &
 server_pid=$!
 wait_for 60 "Vault" curl -sf "$VAULT_ADDR/v1/sys/health"
 run vault audit enable file file_path="$work/audit.log"
-run vault kv put -mount=secret aura/production/postgres db-uri='postgresql://app:prod-first@db/aura'
 
-step "Keyward logs in with AppRole, reading only what its policy allows"
-printf 'path "secret/data/aura/production/*" { capabilities = ["read"] }\n' >"$work/policy.hcl"
-run vault policy write keyward-read "$work/policy.hcl"
+step "Keyward logs in with AppRole; its policy reaches aura/production/* only"
+# migrate push writes through the store's own credentials: while the
+# migration runs they may write; narrow the policy to read afterwards.
+printf 'path "secret/data/aura/production/*" { capabilities = ["create", "read", "update"] }\npath "secret/metadata/aura/production/*" { capabilities = ["create", "read", "update"] }\n' >"$work/policy.hcl"
+run vault policy write keyward-aura "$work/policy.hcl"
 run vault auth enable approle
-run vault write auth/approle/role/keyward token_policies=keyward-read token_ttl=1h token_max_ttl=24h
+run vault write auth/approle/role/keyward token_policies=keyward-aura token_ttl=1h token_max_ttl=24h
 role_id=$(vault read -field=role_id auth/approle/role/keyward/role-id)
 secret_id=$(vault write -f -field=secret_id auth/approle/role/keyward/secret-id)
 run kubectl create namespace "$ns"
 printf '$ kubectl -n %s create secret generic vault-approle --from-literal=secret-id=...\n' "$ns"
 kubectl -n "$ns" create secret generic vault-approle --from-literal=secret-id="$secret_id" >/dev/null
-
-step "The SecretStore and the guide's ExternalSecret"
-cat >"$work/vault.yaml" <<EOF
+cat >"$work/store.yaml" <<EOF
 apiVersion: external-secrets.io/v1
 kind: SecretStore
 metadata:
@@ -56,34 +56,60 @@ spec:
         appRole:
           roleId: $role_id
           secretRef: {name: vault-approle, key: secret-id}
----
-apiVersion: external-secrets.io/v1beta1
-kind: ExternalSecret
-metadata:
-  name: backend-secrets
-  namespace: $ns
-spec:
-  refreshInterval: 5s
-  secretStoreRef:
-    name: vault-backend
-    kind: SecretStore
-  target:
-    name: backend-secrets
-  data:
-    - secretKey: postgres-db-uri
-      remoteRef:
-        key: aura/production/postgres
-        property: db-uri
 EOF
-run cat "$work/vault.yaml"
-run kubectl apply -f "$work/vault.yaml"
-wait_for 60 "the Secret backend-secrets" kubectl -n "$ns" get secret backend-secrets
+run kubectl apply -f "$work/store.yaml"
+
+step "The migration path, in one namespace: first a plain Secret, made by the guide's kubectl command"
+printf "\$ kubectl create secret generic backend-secrets --from-literal=postgres-db-uri='postgresql://...' -n %s\n" "$ns"
+kubectl create secret generic backend-secrets \
+	--from-literal=postgres-db-uri='postgresql://app:prod-first@db/aura' -n "$ns" >/dev/null
+run kubectl -n "$ns" label secret backend-secrets app=backend
+run kubectl -n "$ns" create deployment backend --image=registry.local/aura/backend:1.0
+run kubectl -n "$ns" set env deployment/backend --from=secret/backend-secrets
+original=$(kubectl -n "$ns" get secret backend-secrets -o 'jsonpath={.metadata.uid} {.data.postgres-db-uri}')
+
+step "Then sealed for Git: migrate seal writes the SealedSecret and the controller takes the Secret over in place"
+mkdir -p "$work/k8s/production"
+cd "$work"
+run keyward migrate plan seal -n "$ns" -l app=backend --out k8s/production
+run keyward migrate seal -n "$ns" -l app=backend --out k8s/production --apply
+run ls k8s/production
+run kubectl -n "$ns" get sealedsecret backend-secrets
+
+step "Then into the store: migrate push writes the values to Vault, and an ExternalSecret adopts the same Secret"
+run keyward migrate plan push -n "$ns" --store vault-backend --path 'aura/production/postgres' backend-secrets
+run keyward migrate push -n "$ns" --store vault-backend --path 'aura/production/postgres' \
+	--refresh-interval 5s --out k8s/production --cleanup backend-secrets
+run cat k8s/production/backend-secrets.externalsecret.yaml
 run kubectl -n "$ns" get externalsecret backend-secrets
-printf '$ kubectl -n %s get secret backend-secrets -o jsonpath={.data.postgres-db-uri} | base64 -d\n' "$ns"
-kubectl -n "$ns" get secret backend-secrets -o 'jsonpath={.data.postgres-db-uri}' | base64 -d; echo
+run kubectl -n "$ns" get sealedsecrets
+after=$(kubectl -n "$ns" get secret backend-secrets -o 'jsonpath={.metadata.uid} {.data.postgres-db-uri}')
+if [ "$after" != "$original" ]; then
+	echo "$demo: backend-secrets changed on the way" >&2
+	exit 1
+fi
+echo "backend-secrets is the same object, with the same value, as when kubectl made it"
+echo "A second push finds nothing to do:"
+run keyward migrate push -n "$ns" --store vault-backend --path 'aura/production/postgres' \
+	--refresh-interval 5s --cleanup backend-secrets
+cd - >/dev/null
+
+step "Different secrets per environment: staging uses production's database URI by mistake, and promote says so"
+run kubectl create namespace aura-staging
+printf "\$ kubectl create secret generic backend-secrets --from-literal=postgres-db-uri='postgresql://...' -n aura-staging\n"
+kubectl create secret generic backend-secrets \
+	--from-literal=postgres-db-uri='postgresql://app:prod-first@db/aura' -n aura-staging >/dev/null
+run kubectl -n aura-staging create deployment backend --image=registry.local/aura/backend:1.0
+run kubectl -n aura-staging set env deployment/backend --from=secret/backend-secrets
+printf '$ keyward migrate promote --from aura-staging --to %s\n' "$ns"
+if keyward migrate promote --from aura-staging --to "$ns"; then
+	echo "$demo: promote did not find the value both environments share" >&2
+	exit 1
+fi
+echo "(exit status 1: a value is the same in both environments)"
 
 step "Rotation: a new value written in Vault reaches the Secret within the refresh interval"
-run vault kv put -mount=secret aura/production/postgres db-uri='postgresql://app:prod-rotated@db/aura'
+run vault kv put -mount=secret aura/production/postgres postgres-db-uri='postgresql://app:prod-rotated@db/aura'
 rotated() { [ "$(kubectl -n "$ns" get secret backend-secrets -o 'jsonpath={.data.postgres-db-uri}' | base64 -d)" = 'postgresql://app:prod-rotated@db/aura' ]; }
 start=$SECONDS
 wait_for 60 "the rotated value" rotated

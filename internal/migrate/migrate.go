@@ -118,7 +118,7 @@ func (r Report) Write(w io.Writer, format string) error {
 		if r.DryRun {
 			verb = "would make"
 		}
-		_, err := fmt.Fprintf(w, "%s: %d change(s) %s, %d action(s) in all\n", r.Step, r.Changes(), verb, len(r.Actions))
+		_, err := fmt.Fprintf(w, "%s: %s %d change(s), %d action(s) in all\n", r.Step, verb, r.Changes(), len(r.Actions))
 		return err
 	default:
 		return fmt.Errorf("unknown output format %q (table or json)", format)

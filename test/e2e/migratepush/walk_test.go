@@ -192,7 +192,7 @@ func TestGuideWalk(t *testing.T) {
 		}
 	}
 	r = run(0, append([]string{"migrate", "push"}, args...)...)
-	if !strings.Contains(r.stdout, "push: 0 change(s) made") {
+	if !strings.Contains(r.stdout, "push: made 0 change(s)") {
 		t.Errorf("a rerun changed something:\n%s", r.stdout)
 	}
 	// Someone changed the value in the store: the plan says so, and a push
@@ -205,7 +205,7 @@ func TestGuideWalk(t *testing.T) {
 		t.Errorf("the plan does not say what differs:\n%s", r.stdout)
 	}
 	r = run(0, append([]string{"migrate", "push"}, args...)...)
-	if d := vaultValue(t, v, "aura/"+dev+"/"+guideSecret); d["postgres-db-uri"] != devURI || !strings.Contains(r.stdout, "push: 1 change(s) made") {
+	if d := vaultValue(t, v, "aura/"+dev+"/"+guideSecret); d["postgres-db-uri"] != devURI || !strings.Contains(r.stdout, "push: made 1 change(s)") {
 		t.Errorf("push did not put the Secret's value back:\n%s", r.stdout)
 	}
 	g.check(t, "development")
@@ -244,7 +244,7 @@ func TestGuideWalk(t *testing.T) {
 	}
 	handedOver(ctx, t, stg, guideSecret, stgData)
 	r = run(0, append([]string{"migrate", "push", "--cleanup"}, args...)...)
-	if !strings.Contains(r.stdout, "push: 0 change(s) made") {
+	if !strings.Contains(r.stdout, "push: made 0 change(s)") {
 		t.Errorf("a rerun changed something:\n%s", r.stdout)
 	}
 	g.check(t, "staging")
@@ -302,7 +302,7 @@ func TestGuideWalk(t *testing.T) {
 		t.Errorf("the v1beta1 ExternalSecret is not served: %v", err)
 	}
 	r = run(0, append([]string{"migrate", "push"}, args...)...)
-	if !strings.Contains(r.stdout, "push: 0 change(s) made") {
+	if !strings.Contains(r.stdout, "push: made 0 change(s)") {
 		t.Errorf("a rerun changed something:\n%s", r.stdout)
 	}
 	g.check(t, "production")

@@ -70,7 +70,7 @@ func TestMain(m *testing.M) {
 }
 
 // setup builds the binary and starts the controller once for the package.
-func setup(t *testing.T) {
+func setup(t testing.TB) {
 	t.Helper()
 	env.once.Do(func() { env.err = start() })
 	if env.err != nil {
@@ -168,7 +168,7 @@ type result struct {
 
 // keyward runs the built binary with the shared kubeconfig and cfgHome as
 // XDG_CONFIG_HOME (where the source-hash key lives).
-func keyward(ctx context.Context, t *testing.T, dir, cfgHome string, args ...string) result {
+func keyward(ctx context.Context, t testing.TB, dir, cfgHome string, args ...string) result {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, env.bin, args...)
 	cmd.Dir = dir
@@ -185,7 +185,7 @@ func keyward(ctx context.Context, t *testing.T, dir, cfgHome string, args ...str
 	return result{code: code, stdout: out.String(), stderr: errOut.String(), args: strings.Join(args, " ")}
 }
 
-func (r result) must(t *testing.T) result {
+func (r result) must(t testing.TB) result {
 	t.Helper()
 	if r.code != 0 {
 		t.Fatalf("keyward %s: exit %d\nstdout:\n%s\nstderr:\n%s", r.args, r.code, r.stdout, r.stderr)
@@ -197,7 +197,7 @@ func (r result) must(t *testing.T) result {
 func planted(what string) string { return "planted-" + what + "-" + rand.String(10) }
 
 // noLeak fails t when text holds any of values in any encoding.
-func noLeak(t *testing.T, where, text string, values []string) {
+func noLeak(t testing.TB, where, text string, values []string) {
 	t.Helper()
 	for _, v := range values {
 		for _, f := range leak.In(text, v) {
@@ -207,7 +207,7 @@ func noLeak(t *testing.T, where, text string, values []string) {
 }
 
 // noLeakInFiles searches every file under dir.
-func noLeakInFiles(t *testing.T, dir string, values []string) {
+func noLeakInFiles(t testing.TB, dir string, values []string) {
 	t.Helper()
 	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -222,7 +222,7 @@ func noLeakInFiles(t *testing.T, dir string, values []string) {
 }
 
 // noLeakInLog searches the controller's log.
-func noLeakInLog(t *testing.T, values []string) {
+func noLeakInLog(t testing.TB, values []string) {
 	t.Helper()
 	b, err := os.ReadFile(env.ctlLog)
 	if err != nil {
@@ -231,7 +231,7 @@ func noLeakInLog(t *testing.T, values []string) {
 	noLeak(t, "the controller's log", string(b), values)
 }
 
-func newNamespace(ctx context.Context, t *testing.T) string {
+func newNamespace(ctx context.Context, t testing.TB) string {
 	t.Helper()
 	name := "ms-" + rand.String(6)
 	if _, err := env.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {

@@ -29,7 +29,7 @@ import (
 
 // makeSecrets creates n Secrets named s00.. with planted values and
 // returns their names and the values.
-func makeSecrets(ctx context.Context, t *testing.T, ns string, n int) ([]string, []string) {
+func makeSecrets(ctx context.Context, t testing.TB, ns string, n int) ([]string, []string) {
 	t.Helper()
 	var names, values []string
 	for i := 0; i < n; i++ {
@@ -139,7 +139,7 @@ func TestNamespaceAdoptedInPlace(t *testing.T) {
 	// Run twice, nothing changes: every Secret is managed now.
 	again := keyward(ctx, t, work, cfgHome, append([]string{"migrate", "seal", "-n", ns, "--out", out, "--apply"}, ctl...)...).must(t)
 	outputs = append(outputs, again.stdout, again.stderr)
-	if !strings.Contains(again.stdout, "seal: 0 change(s) made") || strings.Count(again.stdout, "already managed by SealedSecret/") != len(names) {
+	if !strings.Contains(again.stdout, "seal: made 0 change(s)") || strings.Count(again.stdout, "already managed by SealedSecret/") != len(names) {
 		t.Errorf("the rerun changed something:\n%s", again.stdout)
 	}
 	for _, o := range outputs {
@@ -240,7 +240,7 @@ func TestTreeReplacedAfterOnlineVerify(t *testing.T) {
 	// Run twice, nothing changes.
 	again := keyward(ctx, t, work, cfgHome, append([]string{"migrate", "seal", "--replace", "-n", ns, tree}, ctl...)...).must(t)
 	outputs = append(outputs, again.stdout, again.stderr)
-	if !strings.Contains(again.stdout, "seal: 0 change(s) made") {
+	if !strings.Contains(again.stdout, "seal: made 0 change(s)") {
 		t.Errorf("the rerun changed something:\n%s", again.stdout)
 	}
 	for _, o := range outputs {
@@ -366,7 +366,7 @@ func TestKilledRunFinishesOnRerun(t *testing.T) {
 		t.Errorf("the rerun did not pick up where the killed run stopped:\n%s", rerun.stdout)
 	}
 	third := keyward(ctx, t, work, cfgHome, args...).must(t)
-	if !strings.Contains(third.stdout, "seal: 0 change(s) made") {
+	if !strings.Contains(third.stdout, "seal: made 0 change(s)") {
 		t.Errorf("a third run changed something:\n%s", third.stdout)
 	}
 	g.verify(t)
