@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/keyward/keyward/internal/rotation"
 )
 
 // migrateFlags are the flags every migrate step shares.
@@ -26,6 +30,11 @@ func (f *migrateFlags) clientset(getenv func(string) string) (kubernetes.Interfa
 	cfg, err := f.restConfig(getenv)
 	if err != nil {
 		return nil, nil, err
+	}
+	if cfg.QPS == 0 {
+		// A step makes a few requests per Secret; client-go's default of
+		// 5 a second would make 500 Secrets a matter of minutes.
+		cfg.QPS, cfg.Burst = 100, 200
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -83,4 +92,24 @@ func notYet(use string) *cobra.Command {
 	return &cobra.Command{Use: use, Hidden: true, RunE: func(*cobra.Command, []string) error {
 		return fmt.Errorf("migrate %s is not available in this build", use)
 	}}
+}
+
+// workloadUsers answers "which workloads use Secret ns/name" from one
+// listing of each namespace's workloads, however many Secrets a run has.
+func workloadUsers(rc rotation.Client) func(ctx context.Context, ns, name string) ([]string, error) {
+	var mu sync.Mutex
+	byNS := map[string]map[string][]string{}
+	return func(ctx context.Context, ns, name string) ([]string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		users, ok := byNS[ns]
+		if !ok {
+			var err error
+			if users, err = rc.Users(ctx, ns); err != nil {
+				return nil, err
+			}
+			byNS[ns] = users
+		}
+		return users[name], nil
+	}
 }

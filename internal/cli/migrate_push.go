@@ -276,17 +276,7 @@ func (h storeHandle) Write(ctx context.Context, key, property string, value []by
 
 // consumersOf names the workloads that use a Secret, for plans.
 func consumersOf(rc rotation.Client) tostore.Consumers {
-	return func(ctx context.Context, ns, name string) ([]string, error) {
-		ws, err := rc.Consumers(ctx, ns, name)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]string, 0, len(ws))
-		for _, w := range ws {
-			out = append(out, w.String())
-		}
-		return out, nil
-	}
+	return workloadUsers(rc)
 }
 
 // credentialSecrets names the Secrets of namespace ns a store's provider

@@ -153,17 +153,7 @@ func runMigrateSeal(ctx context.Context, s Streams, getenv func(string) string, 
 		o.Kube, o.Dynamic = cs, dyn
 		if f.consumers {
 			rc := rotation.Client{Kube: cs, Dynamic: dyn}
-			o.Consumers = func(ctx context.Context, ns, name string) ([]string, error) {
-				ws, err := rc.Consumers(ctx, ns, name)
-				if err != nil {
-					return nil, err
-				}
-				out := make([]string, len(ws))
-				for i, w := range ws {
-					out[i] = w.String()
-				}
-				return out, nil
-			}
+			o.Consumers = workloadUsers(rc)
 		}
 	}
 	if f.replace {

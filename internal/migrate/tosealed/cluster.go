@@ -9,6 +9,8 @@ import (
 	"maps"
 	"net"
 	"os"
+	"sort"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -38,23 +40,60 @@ func (o Options) cluster(ctx context.Context, rep *migrate.Report, items []*item
 	if wait <= 0 {
 		wait = 2 * time.Minute
 	}
+	// Secrets are taken over independently, a few at a time: each waits
+	// for the controller, which works on several at once.
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, clusterWorkers)
+	)
 	for _, it := range items {
 		if it.prepared == nil {
 			continue
 		}
-		ns, name := it.prepared.Namespace, it.prepared.Name
-		if o.Adopt {
-			if err := o.adopt(ctx, rep, it, wait); err != nil {
-				return fmt.Errorf("Secret %s/%s: %w", ns, name, err)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(it *item) {
+			defer func() { <-sem; wg.Done() }()
+			var part migrate.Report
+			err := o.takeOver(ctx, &part, it, wait)
+			mu.Lock()
+			defer mu.Unlock()
+			rep.Actions = append(rep.Actions, part.Actions...)
+			if err != nil && first == nil {
+				first = err
 			}
+		}(it)
+	}
+	wg.Wait()
+	sortActions(rep)
+	return first
+}
+
+// clusterWorkers is how many Secrets are taken over at once.
+const clusterWorkers = 8
+
+// takeOver adopts one Secret and applies its SealedSecret.
+func (o Options) takeOver(ctx context.Context, rep *migrate.Report, it *item, wait time.Duration) error {
+	ns, name := it.prepared.Namespace, it.prepared.Name
+	if o.Adopt {
+		if err := o.adopt(ctx, rep, it, wait); err != nil {
+			return fmt.Errorf("Secret %s/%s: %w", ns, name, err)
 		}
-		if o.Apply {
-			if err := o.apply(ctx, rep, it, wait); err != nil {
-				return fmt.Errorf("SealedSecret %s/%s: %w", ns, name, err)
-			}
+	}
+	if o.Apply {
+		if err := o.apply(ctx, rep, it, wait); err != nil {
+			return fmt.Errorf("SealedSecret %s/%s: %w", ns, name, err)
 		}
 	}
 	return nil
+}
+
+// sortActions orders the report by Secret, keeping each Secret's actions
+// in the order they were taken.
+func sortActions(rep *migrate.Report) {
+	sort.SliceStable(rep.Actions, func(i, j int) bool { return rep.Actions[i].Secret < rep.Actions[j].Secret })
 }
 
 // adopt marks the Secret managed, so the controller updates it in place.
