@@ -160,7 +160,7 @@ func Needed(ctx context.Context, c Cluster, ns string) ([]Need, map[string]*core
 		add(ss.GetName(), "SealedSecret/"+ss.GetName(), slices.Collect(maps.Keys(enc))...)
 	}
 
-	have, err := secrets(ctx, c.Kube, ns)
+	have, err := source.ByName(ctx, c.Kube, ns)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -198,24 +198,6 @@ func listFirstServed(ctx context.Context, dyn dynamic.Interface, gvrs []schema.G
 	return nil, nil
 }
 
-func secrets(ctx context.Context, cs kubernetes.Interface, ns string) (map[string]*corev1.Secret, error) {
-	out := map[string]*corev1.Secret{}
-	opts := metav1.ListOptions{Limit: 500}
-	for {
-		l, err := cs.CoreV1().Secrets(ns).List(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing Secrets in %s: %w", ns, err)
-		}
-		for i := range l.Items {
-			out[l.Items[i].Name] = &l.Items[i]
-		}
-		if l.Continue == "" {
-			return out, nil
-		}
-		opts.Continue = l.Continue
-	}
-}
-
 // Result is the report and how many values were found in both.
 type Result struct {
 	Report *migrate.Report
@@ -235,7 +217,7 @@ func Run(ctx context.Context, c Cluster, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	to, err := secrets(ctx, c.Kube, o.To)
+	to, err := source.ByName(ctx, c.Kube, o.To)
 	if err != nil {
 		return nil, err
 	}

@@ -140,3 +140,22 @@ func controlledBy(s *corev1.Secret) string {
 	}
 	return ""
 }
+
+// ByName lists every Secret of ns, page by page, by name.
+func ByName(ctx context.Context, cs kubernetes.Interface, ns string) (map[string]*corev1.Secret, error) {
+	out := map[string]*corev1.Secret{}
+	opts := metav1.ListOptions{Limit: 500}
+	for {
+		l, err := cs.CoreV1().Secrets(ns).List(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("listing Secrets in %s: %w", ns, err)
+		}
+		for i := range l.Items {
+			out[l.Items[i].Name] = &l.Items[i]
+		}
+		if l.Continue == "" {
+			return out, nil
+		}
+		opts.Continue = l.Continue
+	}
+}

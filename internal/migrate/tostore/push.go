@@ -249,7 +249,7 @@ func takeSnapshot(ctx context.Context, items []*item, c Cluster, o Options) (*sn
 		if _, done := snap.secrets[ns]; done {
 			continue
 		}
-		secrets, err := retried(ctx, o, func() (map[string]*corev1.Secret, error) { return listSecrets(ctx, c.Kube, ns) })
+		secrets, err := retried(ctx, o, func() (map[string]*corev1.Secret, error) { return source.ByName(ctx, c.Kube, ns) })
 		if err != nil {
 			return nil, err
 		}
@@ -528,7 +528,7 @@ func wait(ctx context.Context, items []*item, c Cluster, o Options) {
 				}
 				continue
 			}
-			secrets, err := listSecrets(ctx, c.Kube, ns)
+			secrets, err := source.ByName(ctx, c.Kube, ns)
 			if err != nil {
 				for _, it := range its {
 					why[it] = err.Error()
@@ -625,24 +625,6 @@ func listAll(ctx context.Context, list func(metav1.ListOptions) (*unstructured.U
 			return out, nil
 		}
 		opts.Continue = l.GetContinue()
-	}
-}
-
-func listSecrets(ctx context.Context, cs kubernetes.Interface, ns string) (map[string]*corev1.Secret, error) {
-	out := map[string]*corev1.Secret{}
-	opts := metav1.ListOptions{Limit: 500}
-	for {
-		l, err := cs.CoreV1().Secrets(ns).List(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing Secrets in %s: %w", ns, err)
-		}
-		for i := range l.Items {
-			out[l.Items[i].Name] = &l.Items[i]
-		}
-		if l.Continue == "" {
-			return out, nil
-		}
-		opts.Continue = l.Continue
 	}
 }
 
