@@ -281,7 +281,7 @@ func TestAdopt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ops(rep); got != "prod/db write-sealedsecret; prod/es unchanged; prod/db adopt" {
+	if got := ops(rep); got != "prod/db write-sealedsecret; prod/db adopt; prod/es unchanged" {
 		t.Fatalf("ops = %q", got)
 	}
 	s, _ := kube.CoreV1().Secrets("prod").Get(ctx, "db", metav1.GetOptions{})
