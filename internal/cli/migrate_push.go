@@ -66,9 +66,11 @@ files opened with a key backup (--sealed FILE --key-file keys-backup.yaml). For 
      keyward-migrate), and push waits until it is Ready and controls the Secret, whose data
      must be byte-identical to the original. Only then is the Secret reported done.
 
-A Secret a SealedSecret controls stays the SealedSecret's until --cleanup: then the SealedSecret
-is deleted with propagationPolicy Orphan (the Secret stays), and once the Secret has no owner
-the ExternalSecret adopts it. Two controllers never write the Secret at once.
+A Secret a SealedSecret controls stays the SealedSecret's until --cleanup; meanwhile its
+ExternalSecret is applied with creationPolicy None (it reads every value and writes nothing) and
+push waits until it is Ready. With --cleanup, only after that, the SealedSecret is deleted with
+propagationPolicy Orphan (the Secret stays) and the ExternalSecret, now Owner, adopts the Secret.
+Two controllers never write the Secret at once.
 
 Every step reads the current state first: run it twice and the second run changes nothing;
 kill it midway and a rerun finishes. The store's credentials are read with your own

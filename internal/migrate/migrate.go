@@ -36,13 +36,14 @@ const (
 	Missing           Op = "missing"
 	Same              Op = "same-value" // promote: the same value in both environments
 	Skipped           Op = "skipped"    // a change left for later, Note says why
+	Verified          Op = "verified"   // checked and found as wanted, nothing changed
 	Copy              Op = "copy"       // promote --values: values copied into the target
 	WriteManifest     Op = "write-manifest"
 )
 
 // changes says whether op changes something (as opposed to reporting).
 func (op Op) changes() bool {
-	return op != Unchanged && op != Same && op != Missing && op != Skipped
+	return op != Unchanged && op != Same && op != Missing && op != Skipped && op != Verified
 }
 
 // Action is one change of a step, for one Secret.

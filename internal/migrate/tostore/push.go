@@ -107,6 +107,10 @@ type item struct {
 	// settled: the Secret was already the ExternalSecret's, byte-identical,
 	// before this run applied anything.
 	settled bool
+	// readOnly: a SealedSecret keeps the Secret (no --cleanup); the
+	// ExternalSecret is applied with creationPolicy None, to prove it
+	// reads every value back, and writes nothing.
+	readOnly bool
 	actions []migrate.Action
 	err     error
 }
@@ -286,7 +290,7 @@ func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options, s
 		it.handover = true
 	case ctl.Kind == "SealedSecret" && strings.HasPrefix(ctl.APIVersion, "bitnami.com/"):
 		it.sealedBy = ctl.Name
-		it.handover = o.Cleanup
+		it.handover = true
 	default:
 		return fmt.Errorf("Secret %s is controlled by %s %s; not migrated", key, ctl.Kind, ctl.Name)
 	}
@@ -341,35 +345,61 @@ func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options, s
 	if !o.Apply {
 		return nil
 	}
-	if !it.handover {
-		it.add(migrate.Action{Op: migrate.Skipped, Target: "ExternalSecret/" + key,
-			Note: fmt.Sprintf("not applied: SealedSecret %s controls the Secret; --cleanup hands it over", it.sealedBy)})
-		return nil
-	}
-
-	// 3. Let go of the SealedSecret, orphaning its Secret.
+	// 3. While a SealedSecret controls the Secret, two controllers must not
+	// write it: the ExternalSecret first goes in with creationPolicy None,
+	// which reads every value from the store and writes nothing. Only once
+	// it is Ready (and the store was read back equal to the Secret) is the
+	// SealedSecret let go, with --cleanup.
 	if it.sealedBy != "" {
+		if err := applyES(ctx, it, c, o, snap, esv1.CreatePolicyNone); err != nil {
+			return err
+		}
+		if !o.Cleanup {
+			it.readOnly = true
+			return nil
+		}
+		if !o.DryRun {
+			if err := waitReadable(ctx, it, c, o); err != nil {
+				return err
+			}
+		}
 		if err := releaseSealed(ctx, it, c, o); err != nil {
 			return err
 		}
+		snap = nil // the ExternalSecret just applied is not the snapshot's
 	}
 
-	// 4. The ExternalSecret, in the cluster.
-	gvr := esGVR(o.APIVersion)
-	have := snap.externalSecrets[s.Namespace][it.es.Name]
-	var differs string
-	if have != nil {
-		same, d := sameSpec(have, it.es)
-		if same {
-			it.settled = live != nil && metav1.IsControlledBy(live, have) && sameData(live.Data, s.Data) && ready(have) == ""
-			it.add(migrate.Action{Op: migrate.Unchanged, Target: "ExternalSecret/" + key})
-			return nil
-		}
-		differs = d
+	// 4. The ExternalSecret, in the cluster, adopting the Secret.
+	return applyES(ctx, it, c, o, snap, esv1.CreatePolicyOwner)
+}
+
+// applyES applies the item's ExternalSecret with creationPolicy policy,
+// unless snap shows it there already as wanted.
+func applyES(ctx context.Context, it *item, c Cluster, o Options, snap *snapshot, policy esv1.ExternalSecretCreationPolicy) error {
+	s := it.src.Secret
+	key := it.src.Key()
+	want := it.es
+	if policy != want.Spec.Target.CreationPolicy {
+		want = want.DeepCopy()
+		want.Spec.Target.CreationPolicy = policy
 	}
-	a := migrate.Action{Op: migrate.Apply, Target: "ExternalSecret/" + key, Differs: differs}
+	gvr := esGVR(o.APIVersion)
+	var differs string
+	if snap != nil {
+		if have := snap.externalSecrets[s.Namespace][it.es.Name]; have != nil {
+			same, d := sameSpec(have, want)
+			if same {
+				live := snap.secrets[s.Namespace][s.Name]
+				it.settled = policy == esv1.CreatePolicyOwner && live != nil && metav1.IsControlledBy(live, have) && sameData(live.Data, s.Data) && ready(have) == ""
+				it.add(migrate.Action{Op: migrate.Unchanged, Target: "ExternalSecret/" + key, Note: policyNote(policy, it)})
+				return nil
+			}
+			differs = d
+		}
+	}
+	a := migrate.Action{Op: migrate.Apply, Target: "ExternalSecret/" + key, Differs: differs, Note: policyNote(policy, it)}
 	if !o.DryRun {
-		u, err := toUnstructured(it.es, o.APIVersion)
+		u, err := toUnstructured(want, o.APIVersion)
 		if err != nil {
 			return err
 		}
@@ -387,6 +417,50 @@ func pushOne(ctx context.Context, it *item, store Store, c Cluster, o Options, s
 	}
 	it.add(a)
 	return nil
+}
+
+// policyNote says why an ExternalSecret goes in with creationPolicy None.
+func policyNote(policy esv1.ExternalSecretCreationPolicy, it *item) string {
+	if policy != esv1.CreatePolicyNone {
+		return ""
+	}
+	return fmt.Sprintf("creationPolicy None while SealedSecret %s controls the Secret: it reads every value and writes nothing; --cleanup hands it over", it.sealedBy)
+}
+
+// waitReadable waits until the item's ExternalSecret has synced its
+// current generation and is Ready: it read every value from the store.
+func waitReadable(ctx context.Context, it *item, c Cluster, o Options) error {
+	s := it.src.Secret
+	gvr := esGVR(o.APIVersion)
+	deadline := time.Now().Add(o.Timeout)
+	for {
+		why := "the ExternalSecret is not there"
+		es, err := c.Dynamic.Resource(gvr).Namespace(s.Namespace).Get(ctx, it.es.Name, metav1.GetOptions{})
+		if err == nil {
+			why = readyNow(es)
+			if why == "" {
+				return nil
+			}
+		} else if !apierrors.IsNotFound(err) {
+			why = err.Error()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ExternalSecret %s: not Ready after %s: %s; the SealedSecret %s is kept, rerun to continue", it.src.Key(), o.Timeout, why, it.sealedBy)
+		}
+		if err := sleep(ctx, o.Poll); err != nil {
+			return err
+		}
+	}
+}
+
+// readyNow is ready for the object's current generation: a Ready
+// condition left from an earlier spec does not count.
+func readyNow(es *unstructured.Unstructured) string {
+	synced, _, _ := unstructured.NestedString(es.Object, "status", "syncedResourceVersion")
+	if !strings.HasPrefix(synced, fmt.Sprintf("%d-", es.GetGeneration())) {
+		return "the controller has not synced its current spec yet"
+	}
+	return ready(es)
 }
 
 func write(ctx context.Context, store Store, r remote) error {
@@ -539,6 +613,11 @@ func wait(ctx context.Context, items []*item, c Cluster, o Options) {
 			for _, it := range its {
 				es, sec := ess[it.es.Name], secrets[it.src.Secret.Name]
 				w := handedOver(it, es, sec)
+				if w == "" && it.readOnly {
+					it.add(migrate.Action{Op: migrate.Verified, Target: "Secret/" + it.src.Key(),
+						Note: fmt.Sprintf("ExternalSecret Ready (creationPolicy None); Secret byte-identical, still SealedSecret %s's until --cleanup hands it over", it.sealedBy)})
+					continue
+				}
 				if w == "" {
 					op := migrate.Adopt
 					if it.settled {
@@ -578,6 +657,15 @@ func handedOver(it *item, es *unstructured.Unstructured, sec *corev1.Secret) str
 		return "the ExternalSecret is not there"
 	case sec == nil:
 		return "the Secret is not there yet"
+	}
+	if it.readOnly {
+		if r := readyNow(es); r != "" {
+			return r
+		}
+		if !sameData(sec.Data, it.src.Secret.Data) {
+			return "the Secret differs from the original (keys " + strings.Join(diffKeys(sec.Data, it.src.Secret.Data), ",") + ")"
+		}
+		return ""
 	}
 	if r := ready(es); r != "" {
 		return r

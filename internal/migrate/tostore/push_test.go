@@ -150,13 +150,14 @@ func TestPushWithoutApply(t *testing.T) {
 		t.Errorf("rerun: %d changes (%s), %d more writes", rep.Changes(), ops(rep), store.writes-writes)
 	}
 
-	// With apply, a SealedSecret's Secret is left to it until --cleanup.
+	// With apply, a SealedSecret's Secret is left to it until --cleanup:
+	// the ExternalSecret goes in with creationPolicy None, writing nothing.
 	o.Apply, o.DryRun = true, true
 	rep, err = Push(context.Background(), clusterSecrets(sealed), store, c, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if last := rep.Actions[len(rep.Actions)-1]; last.Op != migrate.Skipped || !strings.Contains(last.Note, "--cleanup") {
+	if last := rep.Actions[len(rep.Actions)-1]; last.Op != migrate.Apply || !strings.Contains(last.Note, "creationPolicy None") || !strings.Contains(last.Note, "--cleanup") {
 		t.Errorf("SealedSecret's Secret without --cleanup: %+v", last)
 	}
 	o.Cleanup = true
@@ -164,7 +165,8 @@ func TestPushWithoutApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ops(rep); got != "unchanged,unchanged,apply" {
+	// None first, to prove the store serves every value; then Owner.
+	if got := ops(rep); got != "unchanged,unchanged,apply,apply" {
 		t.Errorf("with --cleanup (no SealedSecret left in the cluster) ops = %s", got)
 	}
 

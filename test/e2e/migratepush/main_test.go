@@ -42,11 +42,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	// kube-apiserver stops only once its connections are idle or its
-	// request timeout (1m by default, all of envtest's stop timeout) has
-	// passed; a short one lets TestFaultAPIServerRestart restart it.
-	args := map[string][]string{"request-timeout": {"10s"}}
-	os.Exit(testcluster.Main(m, testcluster.Options{APIServerArgs: args, BeforeStop: func() {
+	os.Exit(testcluster.Main(m, testcluster.Options{BeforeStop: func() {
 		for _, stop := range stopAtEnd {
 			stop()
 		}

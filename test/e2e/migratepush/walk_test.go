@@ -226,6 +226,14 @@ func TestGuideWalk(t *testing.T) {
 	if !strings.Contains(r.stdout, "--cleanup hands it over") {
 		t.Errorf("without --cleanup the SealedSecret's Secret should be left to it:\n%s", r.stdout)
 	}
+	// The ExternalSecret is there and Ready already, reading every value
+	// (creationPolicy None), before anything lets go of the SealedSecret.
+	if !strings.Contains(r.stdout, "verified") {
+		t.Errorf("without --cleanup the ExternalSecret should be applied with creationPolicy None and Ready:\n%s", r.stdout)
+	}
+	if es := getES(ctx, t, stg, guideSecret); es.Spec.Target.CreationPolicy != esv1.CreatePolicyNone || !esReady(es) {
+		t.Errorf("before --cleanup the ExternalSecret is %q, Ready %v; want None and Ready", es.Spec.Target.CreationPolicy, esReady(es))
+	}
 	if ctl := metav1.GetControllerOf(getSecret(ctx, t, stg, guideSecret)); ctl == nil || ctl.Kind != "SealedSecret" {
 		t.Errorf("without --cleanup the Secret changed hands: %+v", ctl)
 	}
@@ -403,4 +411,22 @@ func objectsText(ctx context.Context, t testing.TB, ns string) string {
 		}
 	}
 	return b.String()
+}
+
+func getES(ctx context.Context, t *testing.T, ns, name string) *esv1.ExternalSecret {
+	t.Helper()
+	es := &esv1.ExternalSecret{}
+	if err := kc.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, es); err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+func esReady(es *esv1.ExternalSecret) bool {
+	for _, c := range es.Status.Conditions {
+		if c.Type == esv1.ExternalSecretReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
