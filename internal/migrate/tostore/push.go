@@ -111,8 +111,8 @@ type item struct {
 	// ExternalSecret is applied with creationPolicy None, to prove it
 	// reads every value back, and writes nothing.
 	readOnly bool
-	actions []migrate.Action
-	err     error
+	actions  []migrate.Action
+	err      error
 }
 
 func (it *item) add(a migrate.Action) {
