@@ -41,22 +41,12 @@ var (
 func keywardBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		root, err := testcluster.RepoRoot()
-		if err != nil {
-			binErr = err
-			return
-		}
 		dir, err := os.MkdirTemp("", "keyward-dropin-")
 		if err != nil {
 			binErr = err
 			return
 		}
-		bin = filepath.Join(dir, "keyward")
-		cmd := exec.Command("go", "build", "-o", bin, "./cmd/keyward")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build ./cmd/keyward: %v\n%s", err, out)
-		}
+		bin, binErr = proc.BuildKeyward(dir)
 	})
 	if binErr != nil {
 		t.Fatal(binErr)

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +30,7 @@ import (
 	"github.com/keyward/keyward/internal/manager"
 	testcluster "github.com/keyward/keyward/test/cluster"
 	"github.com/keyward/keyward/test/leak"
+	"github.com/keyward/keyward/test/proc"
 )
 
 var (
@@ -215,22 +215,12 @@ var (
 func keywardBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
-		root, err := testcluster.RepoRoot()
-		if err != nil {
-			binErr = err
-			return
-		}
 		dir, err := os.MkdirTemp("", "keyward-migratepush-")
 		if err != nil {
 			binErr = err
 			return
 		}
-		bin = filepath.Join(dir, "keyward")
-		cmd := exec.Command("go", "build", "-o", bin, "./cmd/keyward")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build ./cmd/keyward: %v\n%s", err, out)
-		}
+		bin, binErr = proc.BuildKeyward(dir)
 	})
 	if binErr != nil {
 		t.Fatal(binErr)

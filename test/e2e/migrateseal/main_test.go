@@ -79,35 +79,17 @@ func setup(t testing.TB) {
 }
 
 func start() error {
-	root, err := testcluster.RepoRoot()
-	if err != nil {
-		return err
-	}
 	dir, err := os.MkdirTemp("", "keyward-migrateseal-")
 	if err != nil {
 		return err
 	}
-	env.bin = filepath.Join(dir, "keyward")
-	build := exec.Command("go", "build", "-o", env.bin, "./cmd/keyward")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/keyward: %v\n%s", err, out)
-	}
-	// The restarted API server serves new certificates under a new CA;
-	// the client certificate stays valid. A kubeconfig that does not pin
-	// the serving CA lets the command and the controller carry on, as
-	// they would across a restart of a real cluster's API server.
-	kc, err := clientcmd.LoadFromFile(cluster.Kubeconfig)
-	if err != nil {
+	if env.bin, err = proc.BuildKeyward(dir); err != nil {
 		return err
 	}
-	for _, c := range kc.Clusters {
-		c.CertificateAuthority, c.CertificateAuthorityData, c.InsecureSkipTLSVerify = "", nil, true
-	}
-	env.kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, env.kubeconfig); err != nil {
-		return err
-	}
+	// testcluster keeps the API server's certificates across a restart,
+	// so the admin kubeconfig works before and after one, as a real
+	// cluster's does.
+	env.kubeconfig = cluster.Kubeconfig
 	if env.cfg, err = clientcmd.BuildConfigFromFlags("", env.kubeconfig); err != nil {
 		return err
 	}
