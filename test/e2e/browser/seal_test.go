@@ -26,7 +26,7 @@ import (
 // the values.
 func TestSealInBrowserThroughTheController(t *testing.T) {
 	proxy := kubectlProxy(t)
-	c := sealedSecretClient(t)
+	c := cluster.Client
 	for _, bits := range []int{2048, 4096} {
 		t.Run("RSA-"+strconv.Itoa(bits), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
