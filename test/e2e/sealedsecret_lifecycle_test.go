@@ -46,9 +46,11 @@ func TestSealedSecretLifecycle(t *testing.T) {
 		t.Errorf("value-changed mark (for audit age): %v", err)
 	}
 	ageSeries := `keyward_secret_value_age_seconds{name="backend-secrets",namespace="` + ns + `",owner_kind="SealedSecret"}`
-	if m := ctl.metricsText(t); !strings.Contains(m, ageSeries) {
-		t.Errorf("no %s in the controller's metrics", ageSeries)
-	}
+	// The series is read from the controller's cache, which may see the
+	// Secret a moment after this test does.
+	eventually(ctx, t, ageSeries+" in the controller's metrics", func(context.Context) (bool, error) {
+		return strings.Contains(ctl.metricsText(t), ageSeries), nil
+	})
 	if ref := sec.OwnerReferences[0]; ref.APIVersion != "bitnami.com/v1alpha1" || ref.Kind != "SealedSecret" || ref.BlockOwnerDeletion != nil {
 		t.Fatalf("owner reference %+v", ref)
 	}
