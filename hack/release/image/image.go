@@ -95,6 +95,36 @@ func Build(o Options) (v1.Image, error) {
 	return img, nil
 }
 
+// Pause assembles the test node's sandbox image: the static pause binary
+// alone, run as nobody (65535, as the upstream pause image does).
+func Pause(binary, arch string) (v1.Image, error) {
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		return nil, fmt.Errorf("reading the pause binary: %w", err)
+	}
+	l, err := layer([]file{{name: "pause", mode: 0o755, data: bin}})
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		return nil, fmt.Errorf("adding layers: %w", err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", arch
+	cfg.Config.Entrypoint = []string{"/pause"}
+	cfg.Config.User = "65535:65535"
+	img, err = mutate.ConfigFile(img, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("setting the image config: %w", err)
+	}
+	return img, nil
+}
+
 // WriteLayout writes img as an OCI image layout at dir, tagged ref.
 func WriteLayout(dir, ref string, img v1.Image) error {
 	if err := os.RemoveAll(dir); err != nil {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"runtime"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/keyward/keyward/hack/release/image"
 )
 
@@ -20,18 +22,23 @@ func main() {
 	flag.StringVar(&o.Arch, "arch", runtime.GOARCH, "the binary's GOARCH")
 	out := flag.String("out", "", "directory of the OCI layout to write")
 	ref := flag.String("ref", "ghcr.io/keyward/keyward:dev", "the image reference to record in the layout")
+	pause := flag.Bool("pause", false, "write the test node's sandbox image from -binary (a pause program) instead")
 	flag.Parse()
-	if err := run(o, *out, *ref); err != nil {
+	if err := run(o, *out, *ref, *pause); err != nil {
 		fmt.Fprintln(os.Stderr, "image:", err)
 		os.Exit(1)
 	}
 }
 
-func run(o image.Options, out, ref string) error {
+func run(o image.Options, out, ref string, pause bool) error {
 	if o.Binary == "" || out == "" {
 		return fmt.Errorf("-binary and -out are required")
 	}
-	img, err := image.Build(o)
+	build := image.Build
+	if pause {
+		build = func(o image.Options) (v1.Image, error) { return image.Pause(o.Binary, o.Arch) }
+	}
+	img, err := build(o)
 	if err != nil {
 		return err
 	}
