@@ -59,6 +59,11 @@ type Options struct {
 	// APIServerArgs are added to kube-apiserver's flags, by name without
 	// dashes (for example "audit-log-path" or "encryption-provider-config").
 	APIServerArgs map[string][]string
+	// Node starts a node that runs Pods (see Node), with kube-scheduler and
+	// every kube-controller-manager controller. It needs root, and the node
+	// binaries hack/nodetools/build.sh builds. Only tests that need Pods
+	// should ask: the cluster takes longer to start.
+	Node bool
 }
 
 // Cluster is a running control plane.
@@ -76,6 +81,8 @@ type Cluster struct {
 	AssetsDir string
 	// EtcdURL is where etcd serves its clients (plain HTTP on loopback).
 	EtcdURL string
+	// Node is the node that runs Pods, with Options.Node; nil otherwise.
+	Node *Node
 
 	scheme *runtime.Scheme
 	env    *envtest.Environment
@@ -133,6 +140,16 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("testcluster: %w", err)
 	}
+	if opts.Node {
+		if c.Node, err = prepareNode(dir); err == nil {
+			err = c.Node.configureAPIServer(c)
+		}
+		if err != nil {
+			c.env = nil // not started: nothing of it to stop
+			c.Stop()
+			return nil, err
+		}
+	}
 	for name, values := range opts.APIServerArgs {
 		for _, v := range values {
 			api.Configure().Append(name, v)
@@ -140,7 +157,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	cfg, err := c.env.Start()
 	if err != nil {
-		os.RemoveAll(dir)
+		c.env = nil
+		c.Stop()
 		return nil, fmt.Errorf("testcluster: starting etcd and kube-apiserver from %s: %w", assets, err)
 	}
 	if c.env.ControlPlane.Etcd != nil && c.env.ControlPlane.Etcd.URL != nil {
@@ -157,10 +175,13 @@ func (c *Cluster) finishStart(ctx context.Context, cfg *rest.Config, opts Option
 	if err := c.connect(cfg); err != nil {
 		return err
 	}
-	if !opts.NoControllerManager {
+	if !opts.NoControllerManager || c.Node != nil {
 		if err := c.startControllerManager(); err != nil {
 			return err
 		}
+	}
+	if c.Node != nil {
+		return c.Node.start(ctx, c)
 	}
 	return nil
 }
@@ -230,9 +251,12 @@ func (c *Cluster) startControllerManager() error {
 		return fmt.Errorf("testcluster: %w", err)
 	}
 	c.kcmLog = log
-	cmd := exec.Command(filepath.Join(c.AssetsDir, "kube-controller-manager"),
+	controllers := []string{"--controllers", "garbagecollector,namespace"}
+	if c.Node != nil {
+		controllers = c.Node.controllerManagerArgs(c.env.ControlPlane.GetAPIServer().CertDir)
+	}
+	cmd := exec.Command(filepath.Join(c.AssetsDir, "kube-controller-manager"), append(controllers,
 		"--kubeconfig", c.Kubeconfig,
-		"--controllers", "garbagecollector,namespace",
 		"--leader-elect=false",
 		"--bind-address", "127.0.0.1",
 		"--secure-port", "0",
@@ -245,7 +269,7 @@ func (c *Cluster) startControllerManager() error {
 		// Sync quickly so tests do not wait on the default periods.
 		"--concurrent-gc-syncs", "5",
 		"--namespace-sync-period", "10s",
-	)
+	)...)
 	cmd.Stdout = log
 	cmd.Stderr = log
 	// Die with the test binary, whatever way it ends.
@@ -268,6 +292,11 @@ func (c *Cluster) startControllerManager() error {
 // Stop ends every process and removes the cluster's files.
 func (c *Cluster) Stop() error {
 	var errs []error
+	if c.Node != nil {
+		if err := c.Node.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.kcm != nil && c.kcm.Process != nil {
 		proc.Stop(c.kcm.Process, c.kcmErr, 5*time.Second)
 	}

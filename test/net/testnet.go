@@ -26,9 +26,13 @@ import (
 type Host struct {
 	// Name of the namespace (usable with `ip netns exec`).
 	Name string
-	// IP of the host inside the namespace; the root side is HostIP-1.
-	IP   net.IP
-	veth string
+	// IP of the host inside the namespace.
+	IP net.IP
+	// RootIP is the root namespace's end of the link (IP-1): a server
+	// listening there is reachable from inside the namespace.
+	RootIP net.IP
+	veth   string
+	routes []string
 }
 
 // New creates a host. The index picks the /30 it uses (and so its name), so
@@ -39,7 +43,7 @@ func New(index int) (*Host, error) {
 	base := net.IPv4(198, 18, byte(n>>6), byte(n&63)<<2)
 	rootIP := net.IPv4(base[12], base[13], base[14], base[15]+1)
 	hostIP := net.IPv4(base[12], base[13], base[14], base[15]+2)
-	h := &Host{Name: fmt.Sprintf("keyward-%d", n), IP: hostIP.To4(), veth: fmt.Sprintf("kw%d", n)}
+	h := &Host{Name: fmt.Sprintf("keyward-%d", n), IP: hostIP.To4(), RootIP: rootIP.To4(), veth: fmt.Sprintf("kw%d", n)}
 	peer := h.veth + "p"
 
 	// A namespace left by a killed run would make `ip netns add` fail.
@@ -95,9 +99,25 @@ func (h *Host) listenHere(port int) (net.Listener, error) {
 	return net.Listen("tcp", net.JoinHostPort(h.IP.String(), fmt.Sprint(port)))
 }
 
-// Close removes the namespace and the veth pair.
+// Route sends the root namespace's traffic for cidr (a network that lives
+// behind the host, such as a node's Pods) through the host. Close removes it.
+func (h *Host) Route(cidr string) error {
+	if out, err := exec.Command("ip", "route", "replace", cidr, "via", h.IP.String(), "dev", h.veth).CombinedOutput(); err != nil {
+		return fmt.Errorf("testnet: ip route replace %s via %s: %v: %s", cidr, h.IP, err, strings.TrimSpace(string(out)))
+	}
+	h.routes = append(h.routes, cidr)
+	return nil
+}
+
+// Close removes the namespace, the veth pair and the routes through it.
 func (h *Host) Close() error {
 	var errs []error
+	for _, cidr := range h.routes {
+		// Deleting the veth drops its routes too; this is for a pair that
+		// outlives the call (it never should).
+		exec.Command("ip", "route", "del", cidr, "via", h.IP.String()).Run()
+	}
+	h.routes = nil
 	if out, err := exec.Command("ip", "link", "del", h.veth).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {
 		errs = append(errs, fmt.Errorf("ip link del %s: %s", h.veth, out))
 	}
