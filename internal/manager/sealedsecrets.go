@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -75,6 +76,17 @@ func setupSealedSecrets(_ context.Context, env *Env) error {
 		o.OnKeys(reg)
 	}
 	if err := mgr.Add(reg); err != nil {
+		return err
+	}
+	// A replica is Ready when it can seal and unseal: a Service sends
+	// kubeseal to Ready Pods only, and a rollout replaces a Pod only when
+	// its successor is Ready.
+	if err := mgr.AddReadyzCheck("sealing-key", func(*http.Request) error {
+		if _, ok := reg.Current(); !ok {
+			return errors.New("no sealing key loaded yet")
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	if err := mgr.Add(&keys.Renewer{Registry: reg, Period: o.RenewPeriod, Cutoff: o.Cutoff, Trigger: o.RenewNow,
