@@ -3,6 +3,9 @@ SHELL := /usr/bin/env bash
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# The image's tag is the release the manifests and the chart name
+# (charts/keyward appVersion), so `make image` gives what deploy/keyward.yaml runs.
+IMAGE_TAG ?= $(shell awk '/^appVersion:/ {print $$2}' charts/keyward/Chart.yaml)
 LDFLAGS := -X github.com/keyward/keyward/internal/version.version=$(VERSION) \
            -X github.com/keyward/keyward/internal/version.commit=$(COMMIT)
 CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
@@ -14,7 +17,7 @@ RBAC_EXTERNAL_SECRETS := paths=./internal/controller/externalsecret paths=./inte
 RBAC_AUDIT := paths=./internal/controller/auditrun
 RBAC_RELOAD := paths=./internal/controller/reload
 
-.PHONY: help build test generate manifests image bench demo vet cluster-binaries vault-binary peer-binaries browser-tools bench-peers bench-audit
+.PHONY: help build test generate manifests image bench demo vet cluster-binaries node-binaries vault-binary peer-binaries browser-tools bench-peers bench-audit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -27,13 +30,16 @@ build: ## Build bin/keyward (and bin/kubeseal and bin/kubectl-keyward, the same 
 image: ## Build the container image as an OCI layout in bin/oci (no Docker engine needed)
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linux/keyward ./cmd/keyward
 	cd hack/release && $(GO) run ./cmd/image -binary ../../bin/linux/keyward -out ../../bin/oci \
-		-version $(VERSION) -revision $(COMMIT) -ref ghcr.io/keyward/keyward:$(VERSION)
+		-version $(VERSION) -revision $(COMMIT) -ref ghcr.io/keyward/keyward:$(IMAGE_TAG)
 
 manifests: ## Build deploy/keyward.yaml from the kustomize bases in deploy/
 	cd hack/release && $(GO) run ./cmd/manifests -root ../..
 
 cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl once into the version cache
 	@hack/kubetools/build.sh >/dev/null
+
+node-binaries: ## Build the test node (kubelet, kube-scheduler, kube-proxy, containerd, the pause image) once into the version cache; installs Debian's runc, CNI plugins and iptables (as root)
+	@hack/nodetools/build.sh >/dev/null
 
 vault-binary: ## Build HashiCorp Vault v1.14.2 (MPL-2.0) once into the version cache, for the Vault tests
 	@hack/vaulttools/build.sh >/dev/null
@@ -56,7 +62,7 @@ generate: ## Regenerate deepcopy code and CRDs from api/, each pillar's RBAC fro
 vet: ## go vet every package
 	$(GO) vet ./...
 
-test: cluster-binaries vault-binary peer-binaries browser-tools vet ## go vet, then every test, including those against the real test cluster
+test: cluster-binaries node-binaries vault-binary peer-binaries browser-tools vet ## go vet, then every test, including those against the real test cluster
 	KUBEBUILDER_ASSETS="$$(hack/kubetools/build.sh)" $(GO) test -count=1 -timeout 30m ./...
 	cd hack/release && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 
@@ -69,5 +75,5 @@ bench-peers: build cluster-binaries vault-binary peer-binaries ## Measure Keywar
 bench-audit: build cluster-binaries ## Time `keyward audit access -o json` on a test cluster of 20,000 Secrets, 2,000 ServiceAccounts, 5,000 RoleBindings, 500 Roles; figures also in bin/bench-audit.json
 	$(GO) run ./hack/benchaudit -keyward bin/keyward
 
-demo: build cluster-binaries vault-binary ## Start a local cluster and show Keyward working on it (as root)
+demo: build image cluster-binaries node-binaries vault-binary ## Start a local cluster with a node, install Keyward on it as Pods and show it working (as root)
 	hack/demo.sh

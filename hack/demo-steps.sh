@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the demo shows, run with KUBECONFIG pointing at the local cluster and
-# kubectl on PATH (hack/devcluster sets both): the guide's path from plain
-# Secrets in development to sealed secrets in staging.
+# kubectl on PATH (hack/devcluster sets both) and the image loaded into the
+# cluster's node: Keyward installed as the README says, then the guide's path
+# from plain Secrets in development to sealed secrets in staging.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PWD/bin:$PATH"
@@ -22,11 +23,11 @@ run kubectl -n aura-development create secret generic backend-secrets \
 	--from-literal=postgres-db-uri='postgresql://app:dev-only@db/app'
 run kubectl -n aura-development get secret backend-secrets
 
-step "Staging: the controller starts and makes its sealing key"
-keyward controller --listen-addr 127.0.0.1:18080 --listen-metrics-addr 127.0.0.1:18081 \
-	--health-addr 127.0.0.1:18082 >"$work/controller.log" 2>&1 &
-server_pid=$!
-wait_for 60 "the controller's sealing key" curl -sf http://127.0.0.1:18080/v1/cert.pem
+step "Staging: install Keyward as the README says; the controller runs as a Pod on the node"
+run kubectl apply --server-side -f deploy/keyward.yaml
+run kubectl -n kube-system rollout status deployment/keyward --timeout=3m
+run kubectl -n kube-system get pods -l app.kubernetes.io/name=keyward -o wide
+wait_for 60 "the controller's sealing key" kubeseal --fetch-cert
 run kubectl -n kube-system get secrets -l sealedsecrets.bitnami.com/sealed-secrets-key=active
 
 step "The guide's Sealed Secrets steps, as written (kubeseal is keyward under that name)"

@@ -4,11 +4,12 @@
 # `keyward migrate`, the same Secret object all the way; promote finds a value
 # two environments share; a value rotated in Vault arrives by itself.
 #
-# Run it with KUBECONFIG pointing at the local cluster, kubectl on PATH and a
-# Keyward controller already running against that cluster (as
-# hack/demo-steps.sh leaves it). It starts its own Vault dev server (v1.14.2,
-# built once by hack/vaulttools/build.sh) on 127.0.0.1:${VAULT_DEMO_PORT:-18200}
-# and stops it on exit.
+# Run it with KUBECONFIG pointing at the local cluster, kubectl on PATH and
+# Keyward installed and running as Pods (as hack/demo-steps.sh leaves it).
+# It starts its own Vault dev server (v1.14.2, built once by
+# hack/vaulttools/build.sh) on port ${VAULT_DEMO_PORT:-8200} of the address
+# where the node's Pods reach this machine ($KEYWARD_NODE_HOST_IP, which
+# hack/devcluster --node sets), and stops it on exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 demo=demo-vault
@@ -17,7 +18,7 @@ source hack/lib/demo.sh
 
 vault_dir=$(hack/vaulttools/build.sh)
 vault() { HOME="$work" "$vault_dir/vault" "$@"; }
-export VAULT_ADDR="http://127.0.0.1:${VAULT_DEMO_PORT:-18200}"
+export VAULT_ADDR="http://${KEYWARD_NODE_HOST_IP:?run by hack/devcluster --node}:${VAULT_DEMO_PORT:-8200}"
 export VAULT_TOKEN="demo-root-$RANDOM$RANDOM"
 ns=aura-production
 
@@ -64,8 +65,14 @@ printf "\$ kubectl create secret generic backend-secrets --from-literal=postgres
 kubectl create secret generic backend-secrets \
 	--from-literal=postgres-db-uri='postgresql://app:prod-first@db/aura' -n "$ns" >/dev/null
 run kubectl -n "$ns" label secret backend-secrets app=backend
-run kubectl -n "$ns" create deployment backend --image=registry.local/aura/backend:1.0
+# The app: the node's pause image stands in for it (no registry is
+# reachable); it reads the database URI from its environment, and asks the
+# reload controller to restart it when that value changes.
+app_image=localhost/keyward/pause:3.10
+run kubectl -n "$ns" create deployment backend --image=$app_image
 run kubectl -n "$ns" set env deployment/backend --from=secret/backend-secrets
+run kubectl -n "$ns" annotate deployment backend reload.keyward.dev/auto=true
+run kubectl -n "$ns" rollout status deployment/backend --timeout=2m
 original=$(kubectl -n "$ns" get secret backend-secrets -o 'jsonpath={.metadata.uid} {.data.postgres-db-uri}')
 
 step "Then sealed for Git: migrate seal writes the SealedSecret and the controller takes the Secret over in place"
@@ -99,7 +106,7 @@ run kubectl create namespace aura-staging
 printf "\$ kubectl create secret generic backend-secrets --from-literal=postgres-db-uri='postgresql://...' -n aura-staging\n"
 kubectl create secret generic backend-secrets \
 	--from-literal=postgres-db-uri='postgresql://app:prod-first@db/aura' -n aura-staging >/dev/null
-run kubectl -n aura-staging create deployment backend --image=registry.local/aura/backend:1.0
+run kubectl -n aura-staging create deployment backend --image=$app_image
 run kubectl -n aura-staging set env deployment/backend --from=secret/backend-secrets
 printf '$ keyward migrate promote --from aura-staging --to %s\n' "$ns"
 if keyward migrate promote --from aura-staging --to "$ns"; then
@@ -108,7 +115,9 @@ if keyward migrate promote --from aura-staging --to "$ns"; then
 fi
 echo "(exit status 1: a value is the same in both environments)"
 
-step "Rotation: a new value written in Vault reaches the Secret within the refresh interval"
+step "Rotation: a new value written in Vault reaches the Secret within the refresh interval, and the app restarts"
+before=$(kubectl -n "$ns" get pods -l app=backend -o 'jsonpath={.items[*].metadata.name}')
+run kubectl -n "$ns" get pods -l app=backend
 run vault kv put -mount=secret aura/production/postgres postgres-db-uri='postgresql://app:prod-rotated@db/aura'
 rotated() { [ "$(kubectl -n "$ns" get secret backend-secrets -o 'jsonpath={.data.postgres-db-uri}' | base64 -d)" = 'postgresql://app:prod-rotated@db/aura' ]; }
 start=$SECONDS
@@ -116,6 +125,15 @@ wait_for 60 "the rotated value" rotated
 printf '$ kubectl -n %s get secret backend-secrets -o jsonpath={.data.postgres-db-uri} | base64 -d\n' "$ns"
 kubectl -n "$ns" get secret backend-secrets -o 'jsonpath={.data.postgres-db-uri}' | base64 -d; echo
 echo "(arrived within $((SECONDS - start + 1))s; refreshInterval 5s)"
+restarted() {
+	local now
+	now=$(kubectl -n "$ns" get pods -l app=backend --field-selector=status.phase=Running -o 'jsonpath={.items[*].metadata.name}')
+	[ -n "$now" ] && [ "$now" != "$before" ] && ! grep -qw -- "$before" <<<"$now"
+}
+wait_for 120 "the reload controller to restart backend's Pod" restarted
+run kubectl -n "$ns" rollout status deployment/backend --timeout=2m
+run kubectl -n "$ns" get pods -l app=backend
+echo "(the Pod $before was replaced: reload restarted the Deployment that reads the rotated key)"
 
 step "Vault's audit log: one login for the store, however many syncs"
 logins=$(grep '"type":"request"' "$work/audit.log" | grep -c '"path":"auth/approle/login"' || true)
