@@ -17,7 +17,7 @@ RBAC_EXTERNAL_SECRETS := paths=./internal/controller/externalsecret paths=./inte
 RBAC_AUDIT := paths=./internal/controller/auditrun
 RBAC_RELOAD := paths=./internal/controller/reload
 
-.PHONY: help build test generate manifests image bench demo vet cluster-binaries node-binaries vault-binary peer-binaries browser-tools bench-peers bench-audit
+.PHONY: help build test tools generate manifests image bench demo vet cluster-binaries node-binaries vault-binary peer-binaries browser-tools bench-peers bench-audit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -38,7 +38,7 @@ manifests: ## Build deploy/keyward.yaml from the kustomize bases in deploy/
 cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl once into the version cache
 	@hack/kubetools/build.sh >/dev/null
 
-node-binaries: ## Build the test node (kubelet, kube-scheduler, kube-proxy, containerd, the pause image) once into the version cache; installs Debian's runc, CNI plugins and iptables (as root)
+node-binaries: cluster-binaries ## Build the test node (kubelet, kube-scheduler, kube-proxy, containerd, the pause image) once into the version cache; installs Debian's runc, CNI plugins and iptables (as root)
 	@hack/nodetools/build.sh >/dev/null
 
 vault-binary: ## Build HashiCorp Vault v1.14.2 (MPL-2.0) once into the version cache, for the Vault tests
@@ -62,7 +62,13 @@ generate: ## Regenerate deepcopy code and CRDs from api/, each pillar's RBAC fro
 vet: ## go vet every package
 	$(GO) vet ./...
 
-test: cluster-binaries node-binaries vault-binary peer-binaries browser-tools vet ## go vet, then every test, including those against the real test cluster
+# The tool builds and vet run side by side: a cold machine spends much of
+# each build downloading modules and linking on one core. The node comes
+# after the control plane, whose compiled packages it reuses.
+tools: ## Build every test server, the node and the peers into the version cache, and install the browser tools, side by side
+	$(MAKE) -j5 --no-print-directory node-binaries vault-binary peer-binaries browser-tools vet
+
+test: tools ## go vet, then every test, including those against the real test cluster
 	KUBEBUILDER_ASSETS="$$(hack/kubetools/build.sh)" $(GO) test -count=1 -timeout 30m ./...
 	cd hack/release && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 

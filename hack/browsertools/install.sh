@@ -19,7 +19,7 @@ if [ ! -x "$chromium" ]; then
 	fi
 	echo "browsertools: installing chromium with apt-get" >&2
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y chromium >&2 || { apt-get update >&2 && apt-get install -y chromium >&2; }
+	apt-get -o DPkg::Lock::Timeout=600 install -y chromium >&2 || { apt-get -o DPkg::Lock::Timeout=600 update >&2 && apt-get -o DPkg::Lock::Timeout=600 install -y chromium >&2; }
 fi
 
 lock_sum=$(sha256sum "$here/package-lock.json" | cut -c1-16)

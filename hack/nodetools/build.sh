@@ -5,7 +5,8 @@
 # image as an OCI layout tarball. They go into a cache folder outside the
 # checkout keyed by the versions; a second run finds them and costs nothing.
 # Debian's runc, CNI plugins and iptables are installed with apt-get (as
-# root) when missing. Prints the folder on stdout; progress goes to stderr.
+# root) when missing; apt waits for another install, as the tools build side
+# by side. Prints the folder on stdout; progress goes to stderr.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,9 +30,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 		exit 1
 	fi
 	echo "nodetools: installing ${missing[*]} with apt-get" >&2
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2; then
-		apt-get update >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
+	if ! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >&2; then
+		apt-get -o DPkg::Lock::Timeout=600 update >&2
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >&2
 	fi
 fi
 

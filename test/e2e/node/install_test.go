@@ -214,12 +214,27 @@ func checkProcess(t *testing.T, pod corev1.Pod) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The Pod's securityContext, as the kernel applies it: user and group
+	// 65532, no capabilities, no privilege escalation, a seccomp filter.
+	want := map[string]string{
+		"Uid:": "65532", "Gid:": "65532", "CapEff:": "0000000000000000", "CapPrm:": "0000000000000000",
+		"NoNewPrivs:": "1", "Seccomp:": "2",
+	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if f := strings.Fields(line); len(f) >= 3 && (f[0] == "Uid:" || f[0] == "Gid:") {
-			if f[1] != "65532" || f[2] != "65532" {
-				t.Errorf("controller process %s %v, want 65532 (non-root)", f[0], f[1:])
+		f := strings.Fields(line)
+		if len(f) < 2 || want[f[0]] == "" {
+			continue
+		}
+		for _, v := range f[1:] {
+			if v != want[f[0]] {
+				t.Errorf("controller process %s %v, want %s", f[0], f[1:], want[f[0]])
+				break
 			}
 		}
+		delete(want, f[0])
+	}
+	if len(want) > 0 {
+		t.Errorf("/proc/%d/status lacks %v", pid, want)
 	}
 	mounts, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
 	if err != nil {
