@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,6 +101,7 @@ func prepareNode(dir string) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepStaleNodes()
 	index := os.Getpid()*8 + int(exposed.Add(1))
 	host, err := testnet.New(index)
 	if err != nil {
@@ -111,10 +113,13 @@ func prepareNode(dir string) (*Node, error) {
 		HostIP:    host.RootIP,
 		PodCIDR:   fmt.Sprintf("198.19.%d.0/24", index%256),
 		AssetsDir: assets,
-		dir:       filepath.Join(dir, "node"),
-		host:      host,
+		// The owner's PID in the folder's name reaches the runc shims'
+		// command lines (their -address), so a later run can tell theirs
+		// are orphans (sweepStaleNodes).
+		dir:  filepath.Join(dir, fmt.Sprintf("node-%d", os.Getpid())),
+		host: host,
 	}
-	n.cgroupRoot = fmt.Sprintf("/keyward-node-%d", index%(1<<14))
+	n.cgroupRoot = fmt.Sprintf("/keyward-node-%d-%d", os.Getpid(), index%8)
 	n.socket = filepath.Join(n.dir, "containerd", "containerd.sock")
 	if err := n.host.Route(n.PodCIDR); err != nil {
 		n.stop()
@@ -390,6 +395,10 @@ func (n *Node) ctr(ctx context.Context, args ...string) error {
 // cgroupHierarchies are the cgroup v1 controllers the kubelet and runc use.
 var cgroupHierarchies = []string{"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd"}
 
+// cgroupMounts are where the node's cgroups are removed from: runc also
+// makes them in the hybrid layout's empty cgroup v2 hierarchy.
+var cgroupMounts = append(slices.Clone(cgroupHierarchies), "unified")
+
 func (n *Node) makeCgroupRoot() error {
 	for _, h := range cgroupHierarchies {
 		d := filepath.Join("/sys/fs/cgroup", h, n.cgroupRoot)
@@ -561,7 +570,7 @@ func (n *Node) stop() error {
 		proc.Stop(n.holder.Process, n.holderErr, time.Second)
 	}
 	if n.cgroupRoot != "" {
-		for _, h := range cgroupHierarchies {
+		for _, h := range cgroupMounts {
 			if err := removeCgroupTree(filepath.Join("/sys/fs/cgroup", h, n.cgroupRoot)); err != nil {
 				errs = append(errs, err)
 			}
@@ -637,29 +646,49 @@ func removeCgroupTree(root string) error {
 	return nil
 }
 
-// NodeAssetsDir returns the folder holding the node binaries, built by
-// hack/nodetools/build.sh when missing (the script waits for a concurrent
-// build).
-func NodeAssetsDir() (string, error) {
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
+// sweepStaleNodes ends what nodes of test processes that died without
+// stopping them (a test binary killed at its timeout) left running: their
+// containers, found through the cgroup roots named after the owner, and
+// their runc shims, which outlive containerd.
+func sweepStaleNodes() {
+	alive := func(pid int) bool {
+		err := syscall.Kill(pid, 0)
+		return err == nil || errors.Is(err, syscall.EPERM)
 	}
-	script := filepath.Join(root, "hack", "nodetools", "build.sh")
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(script)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("testcluster: building the node binaries with %s: %w\n%s", script, err, stderr.String())
-	}
-	dir := strings.TrimSpace(stdout.String())
-	for _, b := range nodeBinaries {
-		if st, err := os.Stat(filepath.Join(dir, b)); err != nil || st.Mode()&0o111 == 0 {
-			return "", fmt.Errorf("testcluster: %s finished but %s lacks %s", script, dir, b)
+	owner := regexp.MustCompile(`/node-(\d+)/containerd/`)
+	if entries, err := os.ReadDir("/proc"); err == nil {
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if !bytes.Contains(cmdline, []byte("containerd-shim-runc-v2")) {
+				continue
+			}
+			if m := owner.FindSubmatch(cmdline); m != nil {
+				if o, _ := strconv.Atoi(string(m[1])); o > 0 && !alive(o) {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
 		}
 	}
-	return dir, nil
+	roots, _ := filepath.Glob("/sys/fs/cgroup/pids/keyward-node-*")
+	for _, root := range roots {
+		var o, i int
+		if _, err := fmt.Sscanf(filepath.Base(root), "keyward-node-%d-%d", &o, &i); err != nil || alive(o) {
+			continue
+		}
+		killCgroupTree(root)
+		for _, h := range cgroupMounts {
+			removeCgroupTree(filepath.Join("/sys/fs/cgroup", h, filepath.Base(root)))
+		}
+	}
 }
+
+// NodeAssetsDir returns the folder holding the node binaries, built by
+// hack/nodetools/build.sh when missing.
+func NodeAssetsDir() (string, error) { return runBuilder("nodetools", nodeBinaries) }
 
 // BuildImage builds Keyward's container image as `make image` does (a
 // static binary in the image hack/release/cmd/image writes), tagged ref,

@@ -380,24 +380,31 @@ func (c *Cluster) ControllerManagerLog(lines int) string {
 // when it has them all, or else the cache that hack/kubetools/build.sh fills
 // (building whatever is missing; the script waits for a concurrent build).
 func AssetsDir() (string, error) {
-	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" && hasBinaries(dir) {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" && hasBinaries(dir, requiredBinaries) {
 		return dir, nil
 	}
+	return runBuilder("kubetools", requiredBinaries)
+}
+
+// runBuilder runs hack/NAME/build.sh, which builds what is missing into its
+// version-keyed cache (waiting for a concurrent build) and prints the folder,
+// and checks the folder holds the binaries.
+func runBuilder(name string, binaries []string) (string, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	script := filepath.Join(root, "hack", "kubetools", "build.sh")
+	script := filepath.Join(root, "hack", name, "build.sh")
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(script)
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("testcluster: building the cluster binaries with %s: %w\n%s", script, err, stderr.String())
+		return "", fmt.Errorf("testcluster: building with %s: %w\n%s", script, err, stderr.String())
 	}
 	dir := strings.TrimSpace(stdout.String())
-	if !hasBinaries(dir) {
-		return "", fmt.Errorf("testcluster: %s finished but %s lacks one of %v", script, dir, requiredBinaries)
+	if !hasBinaries(dir, binaries) {
+		return "", fmt.Errorf("testcluster: %s finished but %s lacks one of %v", script, dir, binaries)
 	}
 	return dir, nil
 }
@@ -421,8 +428,8 @@ func RepoRoot() (string, error) {
 	}
 }
 
-func hasBinaries(dir string) bool {
-	for _, b := range requiredBinaries {
+func hasBinaries(dir string, binaries []string) bool {
+	for _, b := range binaries {
 		st, err := os.Stat(filepath.Join(dir, b))
 		if err != nil || st.Mode()&0o111 == 0 {
 			return false

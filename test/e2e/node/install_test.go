@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	testcluster "github.com/keyward/keyward/test/cluster"
 	"github.com/keyward/keyward/test/peers"
@@ -35,13 +37,7 @@ func TestManifestInstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	manifest := filepath.Join(root, "deploy", "keyward.yaml")
-	start := time.Now()
-	mustKubectl(t, "", "apply", "--server-side", "-f", manifest)
-	t.Cleanup(func() { uninstall(t, "-f", manifest) })
-	waitRollout(t)
-	pods := readyPods(t, 1)
-	t.Logf("deploy/keyward.yaml applied to a Ready controller Pod in %s; %s", time.Since(start).Round(time.Millisecond), startFigures(pods[0]))
+	pods := install(t, filepath.Join(root, "deploy", "keyward.yaml"))
 
 	t.Run("runs as the shipped ServiceAccount, non-root, read-only", func(t *testing.T) {
 		pod := pods[0]
@@ -49,6 +45,20 @@ func TestManifestInstall(t *testing.T) {
 			t.Errorf("Pod runs as ServiceAccount %q, want keyward", pod.Spec.ServiceAccountName)
 		}
 		checkProcess(t, pod)
+		// The in-cluster config points at the kubernetes Service's
+		// ClusterIP, which only kube-proxy's rules on the node lead to the
+		// API server.
+		svc, err := cluster.Clientset.CoreV1().Services("default").Get(context.Background(), "kubernetes", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", containerPID(t, containerID(t, pod))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "KUBERNETES_SERVICE_HOST=" + svc.Spec.ClusterIP; !slices.Contains(strings.Split(string(environ), "\x00"), want) {
+			t.Errorf("the controller's environment lacks %s", want)
+		}
 		// The in-cluster config works: the Pod holds the leader Lease it
 		// could only take through the API server with its token.
 		waitLeader(t, map[string]bool{pod.Name: true}, time.Minute)
@@ -118,9 +128,36 @@ func TestManifestInstall(t *testing.T) {
 	})
 }
 
-// uninstall deletes what an install made, so the next test installs anew.
-func uninstall(t *testing.T, args ...string) {
-	if _, err := kubectl(t, "", append([]string{"delete", "--ignore-not-found", "--wait=true", "--timeout=3m"}, args...)...); err != nil {
+// install applies a manifest as the README says, uninstalls it when the
+// test ends, and returns the Ready controller Pod it brings up.
+func install(t *testing.T, manifest string) []corev1.Pod {
+	t.Helper()
+	start := time.Now()
+	mustKubectl(t, "", "apply", "--server-side", "-f", manifest)
+	t.Cleanup(func() { uninstall(t, manifest) })
+	waitRollout(t)
+	pods := readyPods(t, 1)
+	t.Logf("%s applied to a Ready controller Pod in %s; %s", filepath.Base(manifest), time.Since(start).Round(time.Millisecond), startFigures(pods[0]))
+	return pods
+}
+
+// uninstall deletes what an install made but its CRDs, so the next test
+// installs anew (with RBAC of its own) on the CRDs every install shares.
+// Deleting a CRD waits for the API server to remove its objects; under
+// load that outlasted any sensible timeout, and proves nothing here.
+func uninstall(t *testing.T, manifest string) {
+	data, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for _, doc := range strings.Split(string(data), "\n---") {
+		var obj struct{ Kind string }
+		if yaml.Unmarshal([]byte(doc), &obj) == nil && obj.Kind != "" && obj.Kind != "CustomResourceDefinition" {
+			keep = append(keep, doc)
+		}
+	}
+	if _, err := kubectl(t, strings.Join(keep, "\n---\n"), "delete", "--ignore-not-found", "--wait=true", "--timeout=3m", "-f", "-"); err != nil {
 		t.Errorf("uninstall: %v", err)
 	}
 	eventually(t, 2*time.Minute, "controller Pods gone", func() error {
@@ -202,14 +239,7 @@ func startFigures(p corev1.Pod) string {
 // reads what the kernel says of it: its user, and its root filesystem.
 func checkProcess(t *testing.T, pod corev1.Pod) {
 	t.Helper()
-	if len(pod.Status.ContainerStatuses) == 0 {
-		t.Fatal("Pod has no container status")
-	}
-	_, id, _ := strings.Cut(pod.Status.ContainerStatuses[0].ContainerID, "://")
-	if id == "" {
-		t.Fatalf("Pod has no container ID: %+v", pod.Status.ContainerStatuses[0])
-	}
-	pid := containerPID(t, id)
+	pid := containerPID(t, containerID(t, pod))
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)
@@ -262,6 +292,18 @@ func checkProcess(t *testing.T, pod corev1.Pod) {
 	if err := os.WriteFile(fmt.Sprintf("/proc/%d/root/tmp/written-by-test", pid), []byte("x"), 0o600); err != nil {
 		t.Errorf("writing to the container's /tmp (an emptyDir): %v", err)
 	}
+}
+
+func containerID(t *testing.T, pod corev1.Pod) string {
+	t.Helper()
+	if len(pod.Status.ContainerStatuses) == 0 {
+		t.Fatal("Pod has no container status")
+	}
+	_, id, _ := strings.Cut(pod.Status.ContainerStatuses[0].ContainerID, "://")
+	if id == "" {
+		t.Fatalf("Pod has no container ID: %+v", pod.Status.ContainerStatuses[0])
+	}
+	return id
 }
 
 // containerPID finds the process whose cgroup is the container's.
@@ -506,12 +548,7 @@ func TestHelmChart(t *testing.T) {
 	if err := os.WriteFile(path, manifest, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	mustKubectl(t, "", "apply", "--server-side", "-f", path)
-	t.Cleanup(func() { uninstall(t, "-f", path) })
-	waitRollout(t)
-	pods := readyPods(t, 1)
-	t.Logf("the chart applied to a Ready controller Pod in %s; %s", time.Since(start).Round(time.Millisecond), startFigures(pods[0]))
+	pods := install(t, path)
 	if pods[0].Spec.ServiceAccountName != "keyward" {
 		t.Errorf("Pod runs as ServiceAccount %q, want keyward", pods[0].Spec.ServiceAccountName)
 	}
