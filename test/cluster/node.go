@@ -1,6 +1,7 @@
 package testcluster
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -157,24 +158,33 @@ func (n *Node) startHolder() error {
 	cmd := exec.Command("nsenter", "--net=/run/netns/"+n.host.Name, "--",
 		"unshare", "--mount", "--propagation", "private", "--",
 		"sh", "-c", strings.Join(script, "\n"))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("testcluster: %w", err)
+	}
+	defer r.Close()
+	cmd.Stdout, cmd.Stderr = w, w
 	exited, err := proc.Start(cmd)
+	w.Close()
 	if err != nil {
 		return fmt.Errorf("testcluster: starting the node's namespace holder: %w", err)
 	}
 	n.holder, n.holderErr = cmd, exited
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("testcluster: node namespace holder exited (%v): %s", err, out.String())
-		default:
-		}
-		if strings.Contains(out.String(), "ready") {
+	// The script says "ready" once its mounts are made, or why it failed.
+	said := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		said <- strings.TrimSpace(line)
+	}()
+	select {
+	case line := <-said:
+		if line == "ready" {
 			return nil
 		}
+		return fmt.Errorf("testcluster: node namespace holder: %s", line)
+	case <-time.After(10 * time.Second):
+		return errors.New("testcluster: node namespace holder did not get ready in 10 s")
 	}
-	return fmt.Errorf("testcluster: node namespace holder did not get ready: %s", out.String())
 }
 
 // configureAPIServer points the API server at the node: it advertises the
