@@ -65,7 +65,7 @@ vet: ## go vet every package
 # The tool builds and vet run side by side: a cold machine spends much of
 # each build downloading modules and linking on one core. The node comes
 # after the control plane, whose compiled packages it reuses.
-tools: ## Build every test server, the node and the peers into the version cache, and install the browser tools, side by side
+tools: ## Build every test server, the node and the peers into the version cache, install the browser tools, and go vet, all side by side
 	$(MAKE) -j5 --no-print-directory node-binaries vault-binary peer-binaries browser-tools vet
 
 test: tools ## go vet, then every test, including those against the real test cluster
