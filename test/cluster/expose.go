@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -44,7 +46,30 @@ func (c *Cluster) ExposeService(ctx context.Context, namespace, name, target str
 		stop()
 		return nil, err
 	}
+	if err := c.waitProxied(ctx, namespace, name); err != nil {
+		stop()
+		return nil, err
+	}
 	return stop, nil
+}
+
+// waitProxied waits until the API server's service proxy knows the
+// Service's endpoint: it answers "no endpoints available" until its
+// informer has seen the EndpointSlice, and a test that asks at once fails.
+func (c *Cluster) waitProxied(ctx context.Context, namespace, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, err := c.Clientset.CoreV1().Services(namespace).ProxyGet("http", name, "http", "/", nil).DoRaw(ctx)
+		if err == nil || (ctx.Err() == nil && !strings.Contains(err.Error(), "no endpoints available")) {
+			return nil // the server behind the Service answered
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("testcluster: the service proxy found no endpoint for %s/%s: %w", namespace, name, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (c *Cluster) publish(ctx context.Context, namespace, name, ip string, port int32) error {
