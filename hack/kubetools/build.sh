@@ -12,16 +12,10 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/cache.sh
 source "$here/../lib/cache.sh"
-k8s_version=v1.37.2
+# shellcheck source=../lib/kube.sh
+source "$here/../lib/kube.sh"
 etcd_version=v3.7.3
 cache_dir "kube-$k8s_version-etcd-$etcd_version"
-
-minor=${k8s_version#v1.}; minor=${minor%%.*}
-ldflags="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-	ldflags+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-	ldflags+=" -X $pkg.gitTreeState=clean"
-done
 
 build() { # name package flags
 	local name=$1 pkg=$2 flags=$3
@@ -33,9 +27,9 @@ build() { # name package flags
 	echo "kubetools: built $name in $((SECONDS - start))s" >&2
 }
 
-build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$ldflags"
+build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build etcd go.etcd.io/etcd/server/v3 "-s -w"
-build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$ldflags"
-build kubectl k8s.io/kubernetes/cmd/kubectl "$ldflags"
+build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
+build kubectl k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 
 echo "$dir"

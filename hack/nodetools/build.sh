@@ -12,8 +12,9 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/cache.sh
 source "$here/../lib/cache.sh"
-k8s_version=v1.37.2
-containerd_version=v2.4.2
+# shellcheck source=../lib/kube.sh
+source "$here/../lib/kube.sh"
+containerd_version=$(cd "$here" && go list -m -f '{{.Version}}' github.com/containerd/containerd/v2)
 cache_dir "node-k8s-$k8s_version-containerd-$containerd_version"
 
 # Debian's packages: the OCI runtime, the CNI plugins (bridge, host-local,
@@ -35,13 +36,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >&2
 	fi
 fi
-
-minor=${k8s_version#v1.}; minor=${minor%%.*}
-kube_ldflags="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-	kube_ldflags+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-	kube_ldflags+=" -X $pkg.gitTreeState=clean"
-done
 
 build() { # module-folder name package ldflags [go build flags...]
 	local mod=$1 name=$2 pkg=$3 flags=$4

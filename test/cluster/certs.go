@@ -93,8 +93,9 @@ func (p *pki) issue(dir, name string, subject pkix.Name, dnsNames []string, ips 
 
 // writeAPIServerCerts fills the API server's folder the way envtest would
 // (apiserver.crt/key, sa-signer.crt/key), with a serving certificate valid
-// for the addresses a node and its Pods use, and returns the CA to trust.
-func writeAPIServerCerts(dir string, ips []net.IP) (*pki, error) {
+// for the addresses a node and its Pods use, and returns the CA to trust
+// (PEM).
+func writeAPIServerCerts(dir string, ips []net.IP) ([]byte, error) {
 	p, err := newPKI()
 	if err != nil {
 		return nil, fmt.Errorf("testcluster: CA: %w", err)
@@ -125,5 +126,5 @@ func writeAPIServerCerts(dir string, ips []net.IP) (*pki, error) {
 	if err := os.WriteFile(filepath.Join(dir, "ca.crt"), p.caPEM, 0o600); err != nil {
 		return nil, err
 	}
-	return p, nil
+	return p.caPEM, nil
 }

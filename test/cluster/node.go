@@ -196,11 +196,11 @@ func (n *Node) startHolder() error {
 // it through a relay on the link (see start).
 func (n *Node) configureAPIServer(c *Cluster) error {
 	api := c.env.ControlPlane.GetAPIServer()
-	certs, err := writeAPIServerCerts(api.CertDir, []net.IP{net.IPv4(127, 0, 0, 1), n.HostIP, net.IPv4(10, 0, 0, 1)})
+	ca, err := writeAPIServerCerts(api.CertDir, []net.IP{net.IPv4(127, 0, 0, 1), n.HostIP, net.IPv4(10, 0, 0, 1)})
 	if err != nil {
 		return err
 	}
-	api.SecureServing.CA = certs.caPEM
+	api.SecureServing.CA = ca
 	args := api.Configure()
 	args.Disable("disable-admission-plugins")
 	args.Set("advertise-address", n.HostIP.String())
@@ -267,7 +267,7 @@ func (n *Node) start(ctx context.Context, c *Cluster) error {
 		"--kube-api-qps", "100", "--kube-api-burst", "200"); err != nil {
 		return err
 	}
-	config, err := n.writeKubeletConfig(filepath.Join(c.dir, "apiserver", "ca.crt"))
+	config, err := n.writeKubeletConfig(filepath.Join(c.env.ControlPlane.GetAPIServer().CertDir, "ca.crt"))
 	if err != nil {
 		return err
 	}

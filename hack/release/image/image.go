@@ -66,33 +66,20 @@ func Build(o Options) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(empty.Image, skeleton, binary)
-	if err != nil {
-		return nil, fmt.Errorf("adding layers: %w", err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", o.Arch
-	cfg.Config.Entrypoint = []string{"/keyward"}
-	cfg.Config.Cmd = []string{"controller"}
-	cfg.Config.User = User
-	cfg.Config.WorkingDir = "/home/nonroot"
-	cfg.Config.Env = []string{"PATH=/", "HOME=/home/nonroot", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
-	cfg.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}, "8081/tcp": {}, "8082/tcp": {}}
-	cfg.Config.Labels = map[string]string{
-		"org.opencontainers.image.title":    "keyward",
-		"org.opencontainers.image.source":   "https://github.com/keyward/keyward",
-		"org.opencontainers.image.version":  o.Version,
-		"org.opencontainers.image.revision": o.Revision,
-	}
-	img, err = mutate.ConfigFile(img, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("setting the image config: %w", err)
-	}
-	return img, nil
+	return withConfig([]v1.Layer{skeleton, binary}, o.Arch, func(c *v1.Config) {
+		c.Entrypoint = []string{"/keyward"}
+		c.Cmd = []string{"controller"}
+		c.User = User
+		c.WorkingDir = "/home/nonroot"
+		c.Env = []string{"PATH=/", "HOME=/home/nonroot", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
+		c.ExposedPorts = map[string]struct{}{"8080/tcp": {}, "8081/tcp": {}, "8082/tcp": {}}
+		c.Labels = map[string]string{
+			"org.opencontainers.image.title":    "keyward",
+			"org.opencontainers.image.source":   "https://github.com/keyward/keyward",
+			"org.opencontainers.image.version":  o.Version,
+			"org.opencontainers.image.revision": o.Revision,
+		}
+	})
 }
 
 // Pause assembles the test node's sandbox image: the static pause binary
@@ -106,7 +93,16 @@ func Pause(binary, arch string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(empty.Image, l)
+	return withConfig([]v1.Layer{l}, arch, func(c *v1.Config) {
+		c.Entrypoint = []string{"/pause"}
+		c.User = "65535:65535"
+	})
+}
+
+// withConfig stacks layers on an empty image for linux/arch and sets its
+// run configuration.
+func withConfig(layers []v1.Layer, arch string, set func(*v1.Config)) (v1.Image, error) {
+	img, err := mutate.AppendLayers(empty.Image, layers...)
 	if err != nil {
 		return nil, fmt.Errorf("adding layers: %w", err)
 	}
@@ -116,8 +112,7 @@ func Pause(binary, arch string) (v1.Image, error) {
 	}
 	cfg = cfg.DeepCopy()
 	cfg.OS, cfg.Architecture = "linux", arch
-	cfg.Config.Entrypoint = []string{"/pause"}
-	cfg.Config.User = "65535:65535"
+	set(&cfg.Config)
 	img, err = mutate.ConfigFile(img, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("setting the image config: %w", err)

@@ -22,6 +22,7 @@ import (
 
 	testcluster "github.com/keyward/keyward/test/cluster"
 	"github.com/keyward/keyward/test/peers"
+	"github.com/keyward/keyward/test/proc"
 )
 
 const (
@@ -64,7 +65,7 @@ func TestManifestInstall(t *testing.T) {
 		waitLeader(t, map[string]bool{pod.Name: true}, time.Minute)
 		logs := mustKubectl(t, "", "-n", ns, "logs", pod.Name)
 		if !strings.Contains(logs, "leader") {
-			t.Errorf("controller log names no leader election:\n%s", tail(logs, 20))
+			t.Errorf("controller log names no leader election:\n%s", proc.Tail(logs, 20))
 		}
 	})
 
@@ -182,7 +183,7 @@ func waitRollout(t *testing.T) {
 
 func describePods(t *testing.T) string {
 	out, _ := kubectl(t, "", "-n", ns, "describe", "pods", "-l", selector)
-	return tail(out, 60)
+	return proc.Tail(out, 60)
 }
 
 // readyPods returns the controller Pods, failing unless there are want of
@@ -519,14 +520,6 @@ func rolloutKeepsAnswering(t *testing.T) {
 	if ok.Load() < 100 {
 		t.Errorf("only %d requests answered during the rollout", ok.Load())
 	}
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // TestHelmChart renders charts/keyward with its default values, as `helm

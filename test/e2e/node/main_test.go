@@ -34,7 +34,6 @@ var image struct {
 	once sync.Once
 	err  error
 	ref  string
-	size int64 // bytes of its layers, compressed, as a registry stores them
 }
 
 // loadImage builds the image under the reference deploy/keyward.yaml
@@ -58,13 +57,15 @@ func loadImage(t *testing.T) {
 			image.err = err
 			return
 		}
-		image.size, image.err = blobBytes(layout)
-		if image.err != nil {
+		// Its blobs, compressed, are what a registry stores and a node pulls.
+		size, err := blobBytes(layout)
+		if err != nil {
+			image.err = err
 			return
 		}
 		image.err = cluster.Node.ImportImage(context.Background(), layout)
 		fmt.Fprintf(os.Stderr, "node: image %s (%.1f MiB of blobs) built and imported in %s\n",
-			image.ref, float64(image.size)/(1<<20), time.Since(start).Round(time.Millisecond))
+			image.ref, float64(size)/(1<<20), time.Since(start).Round(time.Millisecond))
 	})
 	if image.err != nil {
 		t.Fatal(image.err)
