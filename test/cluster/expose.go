@@ -60,8 +60,11 @@ func (c *Cluster) waitProxied(ctx context.Context, namespace, name string) error
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		_, err := c.Clientset.CoreV1().Services(namespace).ProxyGet("http", name, "http", "/", nil).DoRaw(ctx)
-		if err == nil || (ctx.Err() == nil && !strings.Contains(err.Error(), "no endpoints available")) {
+		// client-go words a 503 generically; the API server's reason is
+		// in the body.
+		body, err := c.Clientset.CoreV1().Services(namespace).ProxyGet("http", name, "http", "/", nil).DoRaw(ctx)
+		noEndpoint := err != nil && strings.Contains(err.Error()+string(body), "no endpoints available")
+		if err == nil || (ctx.Err() == nil && !noEndpoint) {
 			return nil // the server behind the Service answered
 		}
 		select {
