@@ -28,8 +28,18 @@ func TestInteropKubesealInKeyward(t *testing.T) {
 	deleteSealedSecretsAtEnd(t, sealedSecretClient(t), appNS)
 	certs := map[string]string{"4096": rotateKey(ctx, t, ctlNS, "4096"), "2048": rotateKey(ctx, t, ctlNS, "2048")}
 	httpAddr := proc.FreeAddr(t)
-	startSealedSecrets(ctx, t, ctlNS, func(o *manager.SealedSecretsOptions) {
+	ctl := startSealedSecrets(ctx, t, ctlNS, func(o *manager.SealedSecretsOptions) {
 		o.Namespaces, o.ListenAddr, o.RateLimit = []string{appNS}, httpAddr, -1
+	})
+	// kubeseal --fetch-cert below must find both keys loaded, the newest
+	// current, as a Ready replica has them.
+	newest, err := os.ReadFile(certs["2048"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(ctx, t, "the controller's newest key", func(context.Context) (bool, error) {
+		k, ok := ctl.keys.Current()
+		return ok && strings.TrimSpace(string(k.CertPEM)) == strings.TrimSpace(string(newest)), nil
 	})
 	stop, err := cluster.ExposeService(ctx, ctlNS, "sealed-secrets-controller", httpAddr)
 	if err != nil {
